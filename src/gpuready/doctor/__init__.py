@@ -1,0 +1,5 @@
+"""Doctor: probe, then judge each framework and the CUDA stack (see checks.py)."""
+
+from gpuready.doctor.checks import diagnose
+
+__all__ = ["diagnose"]

@@ -1,0 +1,59 @@
+"""Facts -> Machine. Each sub-module probes one thing; `probe_machine` runs them together."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+from gpuready import __version__
+from gpuready.machine import Machine, ProbeNote
+from gpuready.probe.compilers import probe_cmake, probe_compilers
+from gpuready.probe.cudnn import probe_cudnn
+from gpuready.probe.driver import probe_driver
+from gpuready.probe.frameworks import probe_frameworks
+from gpuready.probe.pyenv import probe_os, python_facts
+from gpuready.probe.toolkits import probe_toolkits
+
+
+def probe_machine(
+    python: str | None = None,
+    *,
+    frameworks: bool = True,
+    only: tuple[str, ...] = (),
+    timeout: float = 60.0,
+) -> Machine:
+    """Probe this machine. Never raises for a missing driver, toolkit or broken framework: those are facts."""
+    py, sys_path, py_error = python_facts(python)
+    notes: list[ProbeNote] = []
+    if py_error:
+        notes.append(ProbeNote("python", py_error, "warning"))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        fw_future = pool.submit(
+            probe_frameworks, sys_path, python or None, only=only, timeout=timeout
+        ) if frameworks and sys_path else None
+        drv_future = pool.submit(probe_driver)
+        tk_future = pool.submit(probe_toolkits, py.site_packages)
+        cc_future = pool.submit(probe_compilers)
+        cmake_future = pool.submit(probe_cmake)
+        driver, gpus, driver_notes = drv_future.result()
+        toolkits = tk_future.result()
+        compilers = cc_future.result()
+        cmake = cmake_future.result()
+        fws = fw_future.result() if fw_future else ()
+    notes.extend(driver_notes)
+    return Machine(
+        os=probe_os(),
+        python=py,
+        gpus=gpus,
+        driver=driver,
+        toolkits=toolkits,
+        cudnns=probe_cudnn(toolkits, py.site_packages),
+        compilers=compilers,
+        cmake=cmake,
+        frameworks=fws,
+        notes=tuple(notes),
+        hostname=socket.gethostname(),
+        probed_at=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        gpuready_version=__version__,
+    )

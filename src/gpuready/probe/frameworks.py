@@ -1,0 +1,196 @@
+"""Installed GPU frameworks: every copy on sys.path, and the real build of the one import picks.
+
+Finding copies is a file-system scan (no import, milliseconds). The build facts come from
+one child process per installed framework, all in parallel, each with a timeout, so
+`doctor` takes as long as the slowest import and a framework that segfaults or hangs
+becomes a finding ("dlib crashed with SIGSEGV at import") instead of taking gpuready down.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from gpuready.machine import Framework, FrameworkCopy
+from gpuready.proc import parse_marked_json, run
+
+CHILD = Path(__file__).with_name("_framework_child.py")
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str  # import name
+    dists: tuple[str, ...]  # distributions that provide it, preferred first
+    modules: tuple[str, ...]  # file-system names that make it importable (package dirs or extension stems)
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec("torch", ("torch",), ("torch",)),
+    Spec("tensorflow", ("tensorflow", "tensorflow-gpu", "tensorflow-cpu", "tf-nightly", "tensorflow-intel"), ("tensorflow",)),
+    Spec("jax", ("jax",), ("jax",)),
+    Spec("cupy", ("cupy-cuda13x", "cupy-cuda12x", "cupy-cuda11x", "cupy", "cupy-cuda102", "cupy-cuda110", "cupy-cuda111"), ("cupy",)),
+    Spec("onnxruntime", ("onnxruntime-gpu", "onnxruntime", "onnxruntime-directml", "onnxruntime-openvino"), ("onnxruntime",)),
+    Spec(
+        "cv2",
+        ("opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"),
+        ("cv2",),
+    ),
+    Spec("dlib", ("dlib", "dlib-bin"), ("dlib", "_dlib_pybind11")),
+    Spec("face_recognition", ("face_recognition", "face-recognition"), ("face_recognition",)),
+    Spec("pytensor", ("pytensor",), ("pytensor",)),
+    Spec("theano", ("theano", "Theano", "theano-pymc"), ("theano",)),
+)
+
+SPEC_BY_NAME = {s.name: s for s in SPECS}
+
+
+def _module_paths(entry: str, stem: str) -> list[str]:
+    """Importable forms of `stem` directly inside one sys.path entry."""
+    hits = []
+    pkg = os.path.join(entry, stem)
+    if os.path.isfile(os.path.join(pkg, "__init__.py")):
+        hits.append(pkg)
+    for pat in (f"{stem}.py", f"{stem}.*.so", f"{stem}.so", f"{stem}.*.pyd", f"{stem}.pyd"):
+        hits.extend(glob.glob(os.path.join(entry, pat)))
+    return hits
+
+
+def _dist_index(entry: str) -> dict[str, list[tuple[str, str]]]:
+    """Top-level module name -> [(dist name, version)] for the distributions installed in one site dir.
+
+    Several distributions can claim one module (opencv-python and opencv-python-headless both
+    install cv2/, and the last one unpacked wins file by file): the list keeps them all.
+    """
+    index: dict[str, list[tuple[str, str]]] = {}
+    try:
+        dists = list(metadata.distributions(path=[entry]))
+    except Exception:
+        return index
+    for dist in dists:
+        name = dist.metadata.get("Name", "") or ""
+        tops: set[str] = set()
+        try:
+            text = dist.read_text("top_level.txt")
+        except Exception:
+            text = None
+        if text:
+            tops.update(t.strip() for t in text.splitlines() if t.strip())
+        else:
+            for f in dist.files or ():
+                first = str(f).replace("\\", "/").split("/")[0]
+                if first and not first.endswith((".dist-info", ".data")) and first != "..":
+                    tops.add(re.split(r"[.]", first)[0])
+        for top in tops:
+            if (name, dist.version) not in index.setdefault(top, []):
+                index[top].append((name, dist.version))
+    return index
+
+
+def find_copies(spec: Spec, sys_path: list[str], indexes: dict[str, dict]) -> tuple[FrameworkCopy, ...]:
+    copies: list[FrameworkCopy] = []
+    seen: set[str] = set()
+    for entry in sys_path:
+        for stem in spec.modules:
+            for path in _module_paths(entry, stem):
+                real = os.path.realpath(path)
+                if real in seen:
+                    continue
+                seen.add(real)
+                if entry not in indexes:
+                    indexes[entry] = _dist_index(entry)
+                claims = indexes[entry].get(stem, [])
+                dist = ",".join(sorted(n for n, _ in claims))  # "a,b" = competing providers
+                version = claims[0][1] if claims else ""
+                copies.append(FrameworkCopy(path=path, version=version, dist=dist, active=not copies))
+                break  # one form per stem per entry (a package dir wins over a stray .so)
+    # A package (dlib/) and its extension (_dlib_pybind11*.so) side by side are one copy, not two.
+    merged: list[FrameworkCopy] = []
+    for c in copies:
+        if merged and os.path.dirname(merged[-1].path) == os.path.dirname(c.path):
+            continue
+        merged.append(c)
+    return tuple(merged)
+
+
+def inspect(name: str, python: str, timeout: float, preload: tuple[str, ...] = ()) -> Framework:
+    """Run the child for one framework and turn what it said (or how it died) into a Framework."""
+    start = time.monotonic()
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    res = run([python, str(CHILD), name, *preload], timeout=timeout, env=env)
+    took = time.monotonic() - start
+    if res.timed_out:
+        return Framework(name=name, status="timeout", error=f"import did not finish within {timeout:.0f} s", seconds=took)
+    payload = parse_marked_json(res.stdout)
+    if payload is None:
+        if res.signal:
+            return Framework(name=name, status="crashed", signal=res.signal, error=res.tail(), seconds=took)
+        why = res.start_error or res.tail() or f"exit status {res.returncode}"
+        return Framework(name=name, status="error", error=why, seconds=took)
+    return _framework_from_payload(name, payload, took)
+
+
+def _framework_from_payload(name: str, p: dict, took: float) -> Framework:
+    details = {str(k): str(v) for k, v in (p.get("details") or {}).items()}
+    sees = p.get("sees_gpu")
+    return Framework(
+        name=name,
+        version=str(p.get("version", "") or ""),
+        status=str(p.get("status", "ok")),
+        cuda_build=p.get("cuda_build") if isinstance(p.get("cuda_build"), bool) else None,
+        cuda_version=str(p.get("cuda_version", "") or ""),
+        cudnn_version=str(p.get("cudnn_version", "") or ""),
+        archs=tuple(str(a) for a in p.get("archs", []) or []),
+        sees_gpu=sees if isinstance(sees, bool) else None,
+        device_count=int(p.get("device_count", 0) or 0),
+        error=str(p.get("error", "") or ""),
+        details=details,
+        seconds=round(took, 3),
+    )
+
+
+def probe_frameworks(
+    sys_path: list[str],
+    python: str | None = None,
+    *,
+    only: tuple[str, ...] = (),
+    timeout: float = 60.0,
+    preload: tuple[str, ...] = (),
+) -> tuple[Framework, ...]:
+    """Every installed framework of SPECS (or of `only`), inspected in parallel children."""
+    python = python or sys.executable
+    indexes: dict[str, dict] = {}
+    installed: list[tuple[Spec, tuple[FrameworkCopy, ...]]] = []
+    for spec in SPECS:
+        if only and spec.name not in only:
+            continue
+        copies = find_copies(spec, sys_path, indexes)
+        if copies:
+            installed.append((spec, copies))
+    if not installed:
+        return ()
+    with ThreadPoolExecutor(max_workers=len(installed)) as pool:
+        futures = [pool.submit(inspect, spec.name, python, timeout, preload) for spec, _ in installed]
+        results = [f.result() for f in futures]
+    out = []
+    for (spec, copies), fw in zip(installed, results):
+        active = copies[0]
+        out.append(
+            Framework(
+                **{
+                    **fw.__dict__,
+                    "dist": active.dist,
+                    "version": fw.version or active.version,
+                    "copies": copies,
+                }
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,47 @@
+"""Shared fixtures: saved machines, the shared/ material, and the `gpu` marker's skip rule."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gpuready.machine import Machine
+
+ROOT = Path(__file__).resolve().parents[1]
+MACHINES = ROOT / "tests" / "machines"
+SHARED = ROOT.parent / "shared"  # the developers' shared material, when this checkout has it beside it
+
+
+@functools.lru_cache(maxsize=None)
+def gpu_available() -> bool:
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and "GPU" in out.stdout
+
+
+def pytest_collection_modifyitems(config, items):
+    if gpu_available():
+        return
+    skip = pytest.mark.skip(reason="needs an NVIDIA GPU with a working driver")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+def load_machine(name: str) -> Machine:
+    return Machine.load(MACHINES / f"{name}.json")
+
+
+@pytest.fixture
+def machine():
+    """machine("h200-driver580") -> the saved Machine."""
+    return load_machine
