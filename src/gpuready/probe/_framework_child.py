@@ -50,12 +50,11 @@ def torch_facts():
     cudnn = _try(torch.backends.cudnn.version)
     if cudnn:
         f["cudnn_version"] = _cudnn_int(cudnn)
+    # The parent sets PYTORCH_NVML_BASED_CUDA_CHECK=1: is_available() then asks NVML instead of creating a
+    # CUDA context (seconds saved; proof that kernels run is verify's job, not the probe's).
     available = _try(torch.cuda.is_available, False)
     f["sees_gpu"] = bool(available)
     f["device_count"] = _try(torch.cuda.device_count, 0) if available else 0
-    if available:
-        caps = [_try(lambda i=i: "%d.%d" % torch.cuda.get_device_capability(i), "") for i in range(f["device_count"])]
-        f.setdefault("details", {})["device_capabilities"] = ",".join(caps)
     return f
 
 

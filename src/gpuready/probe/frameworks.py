@@ -124,6 +124,10 @@ def inspect(name: str, python: str, timeout: float, preload: tuple[str, ...] = (
     start = time.monotonic()
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Cheap, side-effect-free inspection: torch asks NVML rather than creating a CUDA context, and JAX
+    # must not grab 75% of the GPU's memory (its default) just to list devices.
+    env.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+    env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     res = run([python, str(CHILD), name, *preload], timeout=timeout, env=env)
     took = time.monotonic() - start
@@ -133,7 +137,8 @@ def inspect(name: str, python: str, timeout: float, preload: tuple[str, ...] = (
     if payload is None:
         if res.signal:
             return Framework(name=name, status="crashed", signal=res.signal, error=res.tail(), seconds=took)
-        why = res.start_error or res.tail() or f"exit status {res.returncode}"
+        tail = res.tail().replace("\x1e", "")
+        why = res.start_error or f"exit status {res.returncode}" + (f": {tail}" if tail else "")
         return Framework(name=name, status="error", error=why, seconds=took)
     return _framework_from_payload(name, payload, took)
 

@@ -68,6 +68,15 @@ def nvcc_root(nvcc: str, timeout: float = 10.0) -> str:
     return str(Path(here).parent) if here else str(root)
 
 
+def parse_cudart_header(text: str) -> str:
+    """`cuda_runtime_api.h`: "#define CUDART_VERSION 13000" -> "13.0" (runtime-only copies have no nvcc to ask)."""
+    m = re.search(r"#\s*define\s+CUDART_VERSION\s+(\d+)", text)
+    if not m:
+        return ""
+    v = int(m.group(1))
+    return f"{v // 1000}.{(v % 1000) // 10}"
+
+
 def candidate_roots(site_packages: tuple[str, ...] = (), env: dict | None = None) -> list[tuple[str, str]]:
     """(root, origin) pairs worth looking at, most deliberate first."""
     env = dict(os.environ if env is None else env)
@@ -111,7 +120,11 @@ def _root_version(root: str, nvcc: str, timeout: float) -> str:
             version = parse_nvcc_version(res.stdout)
             if version:
                 return version
-    for name, parse in (("version.json", parse_version_json), ("version.txt", parse_version_txt)):
+    for name, parse in (
+        ("version.json", parse_version_json),
+        ("version.txt", parse_version_txt),
+        (os.path.join("include", "cuda_runtime_api.h"), parse_cudart_header),
+    ):
         try:
             version = parse(Path(root, name).read_text(encoding="utf-8", errors="replace"))
         except OSError:
