@@ -416,7 +416,11 @@ def check_cudnn(m: Machine) -> list[Finding]:
     if len(copies) < 2 or len(versions) < 2:
         return []
     majors = {c.major for c in copies}
-    listing = tuple(f"cuDNN {c.version} ({c.origin}): {c.header or '-'} | {c.library or '-'}" for c in copies)
+    listing = tuple(
+        line
+        for c in copies
+        for line in (f"cuDNN {c.version} ({c.origin}) header: {c.header or 'none'}", f"cuDNN {c.version} ({c.origin}) library: {c.library or 'none'}")
+    )
     msg = (
         f"{len(copies)} cuDNN copies of different versions ({', '.join(sorted(versions))}). Wheels that bundle their own "
         "(torch) are unaffected, but a source build can take the header from one copy and link the library of another."

@@ -88,26 +88,31 @@ def framework_summary(fw) -> str:
 def print_machine(m: Machine, con: Console | None = None) -> None:
     con = con or console()
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     for what, value in machine_rows(m):
         table.add_row(what, value)
     con.print(table)
 
 
 def print_findings(findings: Iterable[Finding], con: Console | None = None, *, title: str = "") -> None:
+    """Each finding as a mark column and a text column, so wrapped lines keep their indentation."""
     con = con or console()
     if title:
         con.print(Text(title, style="bold"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=2, justify="right")
+    grid.add_column(ratio=1, overflow="fold")
     for f in findings:
-        head = Text()
-        head.append(f" {MARK[f.severity]} ", style=STYLE[f.severity])
-        head.append(f.subject, style="bold")
+        body = Text()
+        body.append(f.subject, style="bold")
         if f.label:
-            head.append(f"  [{f.label}]", style="dim")
-        con.print(head)
-        con.print(Text("   " + f.message))
+            body.append(f"  [{f.label}]", style="dim")
+        body.append("\n" + f.message)
         for ev in f.evidence:
-            con.print(Text("   evidence: " + ev, style="dim"))
+            body.append("\nevidence: " + ev, style="dim")
         if f.fix:
-            con.print(Text("   fix: " + f.fix, style="bold"))
+            body.append("\nfix: ", style="bold")
+            body.append(f.fix)
+        grid.add_row(Text(MARK[f.severity], style=STYLE[f.severity]), body)
+    con.print(grid)
