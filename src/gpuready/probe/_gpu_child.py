@@ -79,6 +79,10 @@ def _s(value):
 
 
 def main():
+    # The parent runs us with -S (no site: tens of ms saved in big environments) and passes the
+    # directory that holds pynvml, so nvidia-ml-py is still importable.
+    for extra in sys.argv[1:]:
+        sys.path.insert(0, extra)
     out = {}
     nvml_facts(out)
     cuda_driver_version(out)

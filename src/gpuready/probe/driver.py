@@ -73,6 +73,19 @@ def parse_smi_banner(text: str) -> tuple[str, str]:
     return (drv.group(1) if drv else "", cuda.group(1) if cuda else "")
 
 
+def _pynvml_dirs() -> list[str]:
+    """Where pynvml lives, for a child started without site-packages (-S); found without importing it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("pynvml")
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.origin:
+        return []
+    return [os.path.dirname(os.path.dirname(spec.origin)) if spec.submodule_search_locations else os.path.dirname(spec.origin)]
+
+
 def nvidia_smi_path() -> str:
     found = which("nvidia-smi")
     if found or not IS_WINDOWS:
@@ -110,7 +123,7 @@ def probe_driver(timeout: float = 15.0) -> tuple[Driver, tuple[GPU, ...], list[P
         except OSError:
             pass
 
-    child = run([sys.executable, str(CHILD)], timeout=timeout)
+    child = run([sys.executable, "-S", str(CHILD), *_pynvml_dirs()], timeout=timeout)
     facts = parse_marked_json(child.stdout) if child.ok else None
     if child.timed_out:
         notes.append(ProbeNote("driver", f"NVML/libcuda did not answer within {timeout:.0f} s: the driver may be wedged", "warning"))

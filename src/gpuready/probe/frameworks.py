@@ -15,7 +15,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from gpuready.machine import Framework, FrameworkCopy
@@ -68,6 +67,8 @@ def _dist_index(entry: str) -> dict[str, list[tuple[str, str]]]:
     Several distributions can claim one module (opencv-python and opencv-python-headless both
     install cv2/, and the last one unpacked wins file by file): the list keeps them all.
     """
+    from importlib import metadata  # not at module level: `probe --no-frameworks` never needs it
+
     index: dict[str, list[tuple[str, str]]] = {}
     try:
         dists = list(metadata.distributions(path=[entry]))
