@@ -1,0 +1,91 @@
+"""dlib: the CNN face detector (mmod_human_face_detector.dat) on a real face image, on the GPU.
+
+`dlib.DLIB_USE_CUDA == True` is not proof: on the H100/H200 test machine a CUDA dlib said True
+and then died with SIGSEGV on its first CNN forward pass (built with a toolchain that linked
+libstdc++ statically). So the detector really runs, after numpy (and torch) were imported,
+and its face box is checked against dlib's HOG detector, which always runs on the CPU.
+"""
+
+import time
+
+from gr_common import error_text, face_image, find_model, iou
+
+MODEL = "mmod_human_face_detector.dat"
+MODEL_BYTES = 729940
+
+
+def cuda_device(ctx, dlib, what="dlib"):
+    if not getattr(dlib, "DLIB_USE_CUDA", False):
+        ctx.cpu_only("%s %s is built without CUDA (dlib.DLIB_USE_CUDA is False)" % (what, ctx.out.get("version") or getattr(dlib, "__version__", "")),
+                     evidence=["dlib.DLIB_USE_CUDA = False", "dlib %s at %s" % (getattr(dlib, "__version__", "?"), getattr(dlib, "__file__", "?"))])
+    try:
+        count = dlib.cuda.get_num_devices()
+    except Exception as exc:
+        why = error_text(exc)
+        ctx.no_gpu("dlib %s is a CUDA build but cannot use a GPU: %s" % (dlib.__version__, why.splitlines()[0]), evidence=[why])
+    if not count:
+        ctx.no_gpu("dlib %s is a CUDA build but dlib.cuda.get_num_devices() is 0" % dlib.__version__)
+    dlib.cuda.set_device(0)
+    ctx.check("dlib.cuda.get_num_devices() >= 1", True, str(count))
+    return count
+
+
+def detector(ctx, dlib):
+    path, looked = find_model(ctx.params, MODEL)
+    if not path:
+        ctx.finish(
+            "unverified",
+            "dlib %s is a CUDA build and sees the GPU, but the CNN detector check was skipped: %s was not found "
+            "(looked in: %s). Pass --model PATH or install face_recognition_models." % (dlib.__version__, MODEL, "; ".join(looked) or "-"),
+        )
+    import os
+
+    size = os.path.getsize(path)
+    if size != MODEL_BYTES:
+        ctx.note("%s is %d bytes, expected %d: a different or damaged model file" % (path, size, MODEL_BYTES))
+    ctx.note("model: " + path)
+    with ctx.step("load the CNN face detector %s" % path):
+        return dlib.cnn_face_detection_model_v1(path)
+
+
+def verify(ctx, dlib):
+    with ctx.step("dlib.cuda.get_num_devices()"):
+        cuda_device(ctx, dlib)
+    cnn = detector(ctx, dlib)
+    img, source, has_face = face_image(ctx)
+    ctx.note("image: %s, %dx%d" % (source, img.shape[1], img.shape[0]))
+    with ctx.step("CNN face detector forward pass on the GPU (first call: cuDNN set-up)"):
+        t0 = time.perf_counter()
+        dets = cnn(img, 1)
+        took = time.perf_counter() - t0
+    boxes = [(d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom(), d.confidence) for d in dets]
+    if not has_face:
+        ctx.check("CNN detector ran on the GPU", True, "%d detection(s) on a frame without a face" % len(boxes), seconds=took)
+        ctx.note("no face image: the forward pass ran, detection quality was not checked")
+        return
+    if not ctx.check("CNN detector finds the face", bool(boxes), "%d face(s), confidence %s" % (len(boxes), ", ".join("%.2f" % b[4] for b in boxes) or "-"), seconds=took):
+        return
+    with ctx.step("HOG face detector on the CPU (reference)"):
+        hog = dlib.get_frontal_face_detector()(img, 1)
+    ref = [(r.left(), r.top(), r.right(), r.bottom()) for r in hog]
+    if not ref:
+        ctx.note("the CPU HOG detector found no face to compare with")
+        return
+    best = max(iou(b[:4], r) for b in boxes for r in ref)
+    ctx.check("CNN face box matches the CPU HOG detector's", best >= float(ctx.params.get("min_iou", 0.3)), "IoU %.2f" % best)
+
+
+def bench(ctx, dlib):
+    with ctx.step("dlib.cuda.get_num_devices()"):
+        cuda_device(ctx, dlib)
+    cnn = detector(ctx, dlib)
+    img, source, _has_face = face_image(ctx)
+    ups = int(ctx.params.get("upsample", 0))
+    with ctx.step("CNN face detection on %s (upsample %d)" % (source, ups)):
+        gpu = ctx.timed(lambda: cnn(img, ups))
+    ctx.row("CNN face detection %dx%d" % (img.shape[1], img.shape[0]), "images/s", 1, None, gpu,
+            "no CPU run: a CUDA dlib runs only on the GPU; gpu-machine.md measured 2.06 s/frame for the CPU-only dlib-bin")
+    batch = int(ctx.params.get("face_batch", 8))
+    with ctx.step("CNN face detection, batch of %d" % batch):
+        gpu = ctx.timed(lambda: cnn([img] * batch, ups, batch_size=batch))
+    ctx.row("CNN face detection, batch %d" % batch, "images/s", batch, None, gpu)

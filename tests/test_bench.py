@@ -1,0 +1,111 @@
+"""bench: throughput and speedup only from measured medians, the command, the chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gpuready.bench.results import BenchRow, fmt_rate, fmt_speedup, fmt_time, rows_from, unit_scale
+from gpuready.cli import main
+from gpuready.verify.verdicts import VerifyResult
+
+FAKES = Path(__file__).parent / "data" / "verify" / "fakes"
+
+
+def result(rows, status="works"):
+    return VerifyResult(name="torch", display="PyTorch", version="2.5.0", status=status, device="Fake GPU", rows=tuple(rows))
+
+
+def test_rates_and_speedup_from_medians():
+    [row] = rows_from([result([{"workload": "matmul 4096 fp32", "unit": "TFLOP/s", "work": 2 * 4096**3, "cpu_s": 0.2, "gpu_s": 0.004, "cpu_runs": 10, "gpu_runs": 10}])])
+    assert row.framework == "PyTorch 2.5.0" and row.device == "Fake GPU"
+    assert row.cpu_rate == pytest.approx(2 * 4096**3 / 0.2 / 1e12)
+    assert row.gpu_rate == pytest.approx(2 * 4096**3 / 0.004 / 1e12)
+    assert row.speedup == pytest.approx(50.0)
+    assert row.to_dict()["speedup"] == pytest.approx(50.0)
+
+
+def test_no_assumed_speedup_without_both_runs():
+    rows = rows_from([result([
+        {"workload": "gpu only", "unit": "images/s", "work": 8, "gpu_s": 0.01},
+        {"workload": "cpu only", "unit": "images/s", "work": 1, "cpu_s": 0.5},
+        {"workload": "zero", "unit": "images/s", "work": 1, "cpu_s": 0.0, "gpu_s": 0.1},
+        {"unit": "broken row"},
+    ])])
+    assert [r.workload for r in rows] == ["gpu only", "cpu only", "zero"]
+    assert [r.speedup for r in rows] == [None, None, None]
+    assert rows[0].gpu_rate == pytest.approx(800.0) and rows[1].cpu_rate == pytest.approx(2.0)
+
+
+def test_units_and_formatting():
+    assert unit_scale("TFLOP/s") == 1e12 and unit_scale("Gelem/s") == 1e9 and unit_scale("images/s") == 1.0
+    assert fmt_time(0.0029) == "2.90 ms" and fmt_time(2.06) == "2.06 s" and fmt_time(None) == "-"
+    assert fmt_speedup(None) == "n/a" and fmt_speedup(710.2) == "710x" and fmt_speedup(3.14) == "3.1x"
+    assert fmt_rate(44.6) == "44.6" and fmt_rate(35556.0) == "35,556" and fmt_rate(None) == "-"
+
+
+def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    from gpuready.bench.plot import plot_speedups
+
+    rows = [
+        BenchRow("PyTorch 2.5.0", "torch", "matmul 8192 fp32", "TFLOP/s", 2 * 8192**3, cpu_s=1.1, gpu_s=0.021),
+        BenchRow("dlib 20.0.1", "dlib", "CNN face detection", "images/s", 1, gpu_s=0.0029),
+    ]
+    out = plot_speedups(rows, tmp_path / "b.png", title="t", subtitle="s")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    empty = plot_speedups([], tmp_path / "e.png")
+    assert empty.stat().st_size > 0
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    monkeypatch.syspath_prepend(str(FAKES))
+    monkeypatch.setenv("PYTHONPATH", str(FAKES))
+
+    def mode(value: str) -> None:
+        monkeypatch.setenv("GPUREADY_FAKE", value)
+
+    return mode
+
+
+def test_bench_json_with_a_working_framework(fakes):
+    fakes("works")
+    res = CliRunner().invoke(main, ["bench", "--json", "--quick", "--repeats", "3", "--warmup", "1", "torch"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    work = {r["workload"]: r for r in data["rows"]}
+    mm = next(r for w, r in work.items() if w.startswith("matmul 2048 fp32"))
+    assert mm["cpu_runs"] == 3 and mm["gpu_runs"] == 3 and mm["unit"] == "TFLOP/s"
+    assert mm["speedup"] == pytest.approx(mm["cpu_s"] / mm["gpu_s"])
+    bf16 = next(r for w, r in work.items() if "bf16" in w)
+    assert bf16["speedup"] is None and bf16["cpu_s"] is None  # GPU only: no speedup invented
+    assert data["results"][0]["status"] == "works"
+
+
+def test_bench_table_and_not_timed_frameworks(fakes):
+    fakes("cpu")
+    res = CliRunner().invoke(main, ["bench", "--quick", "torch"], catch_exceptions=False)
+    assert res.exit_code == 1
+    assert "not timed" in res.output and "CPU-only" in res.output
+
+
+def test_plot_without_matplotlib_is_a_usage_error(fakes, monkeypatch, tmp_path):
+    from gpuready.bench import plot
+
+    def missing():
+        raise plot.PlotUnavailable("--plot needs matplotlib: pip install 'gpuready[plot]'")
+
+    monkeypatch.setattr(plot, "require_matplotlib", missing)
+    res = CliRunner().invoke(main, ["bench", "--plot", str(tmp_path / "x.png"), "torch"])
+    assert res.exit_code == 2 and "needs matplotlib" in res.output
+
+
+@pytest.mark.parametrize("args", [["--machine", "tests/machines/no-gpu.json"], ["--repeats", "0"], ["nope"], ["--plot", "/no/such/dir/x.png"]])
+def test_bench_bad_usage_exits_2(args):
+    res = CliRunner().invoke(main, ["bench", *args])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
