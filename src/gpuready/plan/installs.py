@@ -1,0 +1,107 @@
+"""From a chosen build to the command that installs it, through the user's indexes.
+
+Rules, each for a reason:
+- torch's CUDA variants live on the PyTorch index (`whl/cuXY`, or a mirror of it); a variant that
+  *is* PyPI's Linux x86_64 wheel is installed from the user's own index instead, so a PyPI mirror
+  keeps working behind a slow or filtered network;
+- the user's index is always named on the command line (not left to pip.conf), so `uv pip`, which
+  does not read pip.conf, installs from the same place;
+- the argv starts with "pip", "install" and uses only options pip and uv share.
+"""
+
+from __future__ import annotations
+
+from gpuready.knowledge.packages import Build
+from gpuready.plan.indexes import IndexConfig
+from gpuready.plan.target import Target
+
+
+def requirement(build: Build, *, tagged: bool) -> str:
+    extras = f"[{','.join(build.extras)}]" if build.extras else ""
+    tag = f"+{build.variant}" if tagged else ""
+    return f"{build.dist}{extras}=={build.version}{tag}"
+
+
+def via_pypi(build: Build, t: Target) -> bool:
+    """Is this build the one PyPI itself serves here (so the user's own index can provide it)?"""
+    if build.index != "pytorch":
+        return True
+    return build.pypi_default and t.os == "linux" and t.arch == "x86_64"
+
+
+def user_index_args(idx: IndexConfig, *, primary: bool) -> list[str]:
+    args: list[str] = []
+    if idx.custom_index:
+        args += ["--index-url" if primary else "--extra-index-url", idx.index_url]
+    for url in idx.extra_index_urls:
+        args += ["--extra-index-url", url]
+    return args
+
+
+def install_for(build: Build, t: Target, idx: IndexConfig, companions: tuple[str, ...] = ()) -> tuple[list[str], str | None, list[str]]:
+    """(argv, index_url, reasons) for one build; companions are more requirements for the same command."""
+    reasons: list[str] = []
+    argv = ["pip", "install"]
+    if build.no_deps:
+        argv.append("--no-deps")
+    if build.source_build and build.gpu:
+        return ["gpuready", "build", build.package, "--version", build.version], None, reasons
+    if build.index == "pytorch" and not via_pypi(build, t):
+        url = idx.pytorch_url(build.variant, build.index_style)
+        argv += [requirement(build, tagged=True), *companions]
+        if build.index_style == "find-links":
+            argv += ["--find-links", url, *user_index_args(idx, primary=True)]
+        elif build.index_style == "extra-index-url":
+            argv += [*user_index_args(idx, primary=True), "--extra-index-url", url]
+        else:
+            argv += ["--index-url", url, *user_index_args(idx, primary=False)]
+        where = "its mirror" if idx.pytorch_origin != "default" else "the PyTorch wheel index"
+        reasons.append(f"from {where} {url}" + (" (PyPI has no such build for this platform)" if build.gpu and t.os == "windows" else ""))
+        return argv, url, reasons
+    argv += [requirement(build, tagged=False), *companions]
+    if build.index == "find-links" and build.find_links:
+        argv += ["--find-links", build.find_links]
+    argv += user_index_args(idx, primary=True)
+    if build.index == "pytorch":
+        reasons.append(f"PyPI's {build.dist} {build.version} for Linux x86_64 is the {build.variant} build, so it comes "
+                       f"from {'your index ' + idx.index_url if idx.custom_index else 'PyPI'}")
+    elif idx.custom_index:
+        reasons.append(f"from your index {idx.index_url} ({idx.origin})")
+    return argv, (idx.index_url if idx.custom_index else None), reasons
+
+
+def system_requirements(build: Build, t: Target) -> tuple[dict, list[str]]:
+    """What a build that uses a system CUDA/cuDNN needs installed, and whether this machine has it."""
+    if not (build.gpu and build.system_cuda):
+        return {}, []
+    from gpuready.plan.evaluate import cuda_mm, vtuple
+
+    need_cuda = cuda_mm(build.cuda)
+    need_cudnn = build.cudnn
+    req = {"cuda": need_cuda}
+    if need_cudnn:
+        req["cudnn"] = need_cudnn
+    exact_minor = build.cuda_major < 11  # before CUDA 11 the runtime soname carries the minor (cudart64_100.dll)
+    def fits(version: str) -> bool:
+        have, need = vtuple(version)[:2], vtuple(need_cuda)[:2]
+        return have == need if exact_minor else (have[:1] == need[:1] and have >= need)
+
+    tks = [tk for tk in t.machine.toolkits if fits(tk.version)]
+    cudnns = [c for c in t.machine.cudnns if need_cudnn and vtuple(c.version)[:1] == vtuple(need_cudnn)[:1]
+              and vtuple(c.version) >= vtuple(need_cudnn)]
+    have_tk = ", ".join(f"CUDA {tk.version} ({tk.root})" for tk in t.machine.toolkits) or "no CUDA toolkit"
+    have_dnn = ", ".join(f"cuDNN {c.version}" for c in t.machine.cudnns) or "no cuDNN"
+    lines = []
+    what = f"CUDA {need_cuda}" + (f" and cuDNN {need_cudnn}" if need_cudnn else "")
+    if tks and (cudnns or not need_cudnn):
+        lines.append(f"uses the system {what}: found {tks[0].version} at {tks[0].root}"
+                     + (f" and cuDNN {cudnns[0].version}" if cudnns else ""))
+    else:
+        missing = []
+        if not tks:
+            missing.append(f"CUDA {need_cuda}" + (" (exactly this minor: the DLL/soname carries it)" if exact_minor else f" (any {build.cuda_major}.x >= {need_cuda})"))
+        if need_cudnn and not cudnns:
+            missing.append(f"cuDNN >= {need_cudnn} for CUDA {build.cuda_major}.x")
+        lines.append(f"this build loads {what} from the system; this machine has {have_tk} and {have_dnn}: "
+                     f"install {' and '.join(missing)} (pip cannot)")
+    return req, lines
