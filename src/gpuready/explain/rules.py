@@ -1,0 +1,372 @@
+"""Signatures and markers: the explain knowledge, loaded from TOML and compiled once.
+
+A *signature* is a set of regular expressions that, when one matches a log line, points
+at one cause label (`driver_too_old`, ...), with an explanation and fix templates. The
+same message can mean different things in different contexts, so a signature may carry
+*variants*: conditions (OS, stage, package, other lines in the log, facts of the probed
+machine) under which its label, explanation or fixes change.
+
+A *marker* is a fact about the log that is not a cause by itself: a harmless line that
+must never count (TensorFlow's NUMA notice), the OS or the package a log comes from, the
+driver version an `nvidia-smi` table shows. Signatures and fixes use them as context.
+
+Every pattern is also reduced to a *gate*: a literal substring that any line it matches
+must contain. The scanner looks for gates only (one compiled trie over all of them), so a
+100 MB build log is read at tens of MB/s and the full patterns run on a few lines only.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from gpuready.findings import LABELS
+from gpuready.knowledge.loader import KnowledgeError, load_table, read_data_file
+
+if sys.version_info >= (3, 11):
+    from re import _constants as _sre_c  # type: ignore[attr-defined]
+    from re import _parser as _sre_p  # type: ignore[attr-defined]
+else:  # pragma: no cover - 3.10
+    import sre_constants as _sre_c
+    import sre_parse as _sre_p
+
+SIGNATURE_FILES = ("signatures.toml",)
+MARKER_FILES = ("explain_markers.toml",)
+STAGES = ("install", "build", "import", "runtime")
+CONDITION_KINDS = ("os", "stage", "package", "log", "machine", "check")
+MARKER_KINDS = ("benign", "context", "os", "package", "healthy")
+
+# Characters ordered from most to least common in build and error logs (measured on a synthetic
+# OpenCV/nvcc build log and on error reports, lowercased). A gate that starts with a rare
+# character lets the regex engine skip most positions of a chunk without trying the trie.
+_COMMON = "ec/ odiuslrnmpa-.tbvf_x3kgh102=9][w7y%:4j658+,"
+_RANK = {c: i for i, c in enumerate(_COMMON)}
+GATE_PREF = 10  # gates this long (or the whole literal when shorter) pass few lines by accident
+GATE_MAX = 20
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A context in which a signature means something else (another label, explanation or fix)."""
+
+    when: tuple[str, ...]
+    label: str = ""
+    confidence: float | None = None
+    explanation: str = ""
+    fixes: tuple[str, ...] = ()
+    note: str = ""
+
+    def validate(self) -> None:
+        if not self.when:
+            raise ValueError("a variant needs at least one condition in `when`")
+        if self.label and self.label not in LABELS:
+            raise ValueError(f"unknown cause label {self.label!r}")
+        if self.confidence is not None and not 0.0 < self.confidence <= 1.0:
+            raise ValueError("confidence must be in (0, 1]")
+        for cond in self.when:
+            parse_condition(cond)
+
+
+@dataclass(frozen=True)
+class Signature:
+    id: str
+    label: str
+    patterns: tuple[str, ...]
+    explanation: str
+    fixes: tuple[str, ...]
+    source: str
+    confidence: float = 0.8
+    stages: tuple[str, ...] = ()  # the stages it belongs to; another given stage lowers the confidence
+    generic: bool = False  # a symptom (a later, vaguer line): dropped when a specific cause is found
+    when: tuple[str, ...] = ()  # conditions without which it does not count at all
+    variant: tuple[Variant, ...] = ()
+    sources: tuple[str, ...] = ()  # more references
+    note: str = ""
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", self.id):
+            raise ValueError("id must be lowercase letters, digits, '.', '_' or '-'")
+        if self.label not in LABELS:
+            raise ValueError(f"unknown cause label {self.label!r}")
+        if not self.patterns:
+            raise ValueError("no patterns")
+        if not self.fixes:
+            raise ValueError("no fixes")
+        if not 0.0 < self.confidence <= 1.0:
+            raise ValueError("confidence must be in (0, 1]")
+        if not self.source.startswith(("http://", "https://")):
+            raise ValueError("source must be a URL")
+        for s in self.stages:
+            if s not in STAGES:
+                raise ValueError(f"unknown stage {s!r} (one of {', '.join(STAGES)})")
+        for cond in self.when:
+            parse_condition(cond)
+        for p in self.patterns:
+            compile_pattern(p)
+
+
+@dataclass(frozen=True)
+class Marker:
+    id: str
+    patterns: tuple[str, ...]
+    source: str
+    kind: str = "context"  # benign | context | os | package | healthy
+    value: str = ""  # for os/package markers: "windows", "tensorflow"
+    max_hits: int = 3  # stop looking once seen this often (keeps busy markers cheap)
+    note: str = ""
+
+    @property
+    def benign(self) -> bool:
+        return self.kind == "benign"
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", self.id):
+            raise ValueError("id must be lowercase letters, digits, '.', '_' or '-'")
+        if self.kind not in MARKER_KINDS:
+            raise ValueError(f"unknown marker kind {self.kind!r} (one of {', '.join(MARKER_KINDS)})")
+        if self.kind in ("os", "package") and not self.value:
+            raise ValueError(f"a {self.kind} marker needs a value")
+        if not self.patterns:
+            raise ValueError("no patterns")
+        if not self.source.startswith(("http://", "https://")):
+            raise ValueError("source must be a URL")
+        for p in self.patterns:
+            compile_pattern(p)
+
+
+@dataclass(frozen=True)
+class Condition:
+    kind: str
+    args: tuple[str, ...]
+    negate: bool = False
+
+
+@functools.lru_cache(maxsize=None)
+def parse_condition(text: str) -> Condition:
+    """ "!os:windows|linux" -> Condition("os", ("windows", "linux"), negate=True)."""
+    raw = text.strip()
+    negate = raw.startswith("!")
+    if negate:
+        raw = raw[1:]
+    kind, sep, arg = raw.partition(":")
+    if not sep or kind not in CONDITION_KINDS or not arg:
+        raise ValueError(f"bad condition {text!r}: expected KIND:ARG with KIND one of {', '.join(CONDITION_KINDS)}")
+    args = tuple(a.strip() for a in arg.split("|") if a.strip())
+    if kind == "stage":
+        for a in args:
+            if a not in STAGES:
+                raise ValueError(f"bad condition {text!r}: unknown stage {a!r}")
+    if kind in ("machine", "check"):
+        from gpuready.explain.context import CHECKS, MACHINE_PREDICATES
+
+        known = MACHINE_PREDICATES if kind == "machine" else CHECKS
+        for a in args:
+            if a not in known:
+                raise ValueError(f"bad condition {text!r}: unknown {kind} predicate {a!r} (known: {', '.join(sorted(known))})")
+    return Condition(kind, args, negate)
+
+
+@functools.lru_cache(maxsize=None)
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
+
+
+# --- gates: the literal every match of a pattern must contain -----------------------------------
+
+
+class _Runs:
+    def __init__(self) -> None:
+        self.runs: list[str] = []
+        self.cur: list[str] = []
+        self.branches: list[list] = []  # required alternations met on the way: [[alt items, ...], ...]
+
+    def flush(self) -> None:
+        if self.cur:
+            self.runs.append("".join(self.cur))
+            self.cur = []
+
+
+def _walk(items: Iterable, state: _Runs) -> None:
+    """Collect the literal runs that every match contains, in order (conservatively)."""
+    c = _sre_c
+    repeats = {c.MAX_REPEAT, c.MIN_REPEAT}
+    if hasattr(c, "POSSESSIVE_REPEAT"):
+        repeats.add(c.POSSESSIVE_REPEAT)
+    for op, av in items:
+        if op is c.LITERAL:
+            state.cur.append(chr(av))
+        elif op is c.SUBPATTERN:
+            group, add_flags, del_flags, sub = av
+            if add_flags or del_flags:  # an inline flag group may turn case-sensitivity or verbosity around
+                state.flush()
+            else:
+                _walk(sub, state)
+        elif hasattr(c, "ATOMIC_GROUP") and op is c.ATOMIC_GROUP:
+            _walk(av, state)
+        elif op in repeats:
+            lo, hi, sub = av
+            if lo >= 1:  # the first occurrence follows the text before it directly
+                _walk(sub, state)
+                if hi != 1:
+                    state.flush()
+            else:
+                state.flush()
+        elif op is c.AT:
+            continue  # zero-width (\b, ^): the literals on both sides stay adjacent
+        elif op is c.BRANCH:  # (?:a|b): one of the alternatives is required
+            state.flush()
+            state.branches.append([list(alt) for alt in av[1]])
+        else:  # classes, ANY, alternations, lookarounds, back-references: not a fixed literal
+            state.flush()
+    # the caller flushes
+
+
+def _alternatives(pattern: str) -> list[list]:
+    parsed = _sre_p.parse(pattern, 0)
+    items = list(parsed)
+    if len(items) == 1 and items[0][0] is _sre_c.BRANCH:
+        return [list(branch) for branch in items[0][1][1]]
+    return [items]
+
+
+def _gate_of_run(run: str) -> str:
+    """The part of a literal run to look for: long enough to be selective (GATE_PREF characters, or
+    the whole run when shorter), starting at the rarest character such a window allows."""
+    run = run.lower()
+    want = min(len(run), GATE_PREF)
+    best_i, best_rank = 0, -1
+    for i in range(0, len(run) - want + 1):
+        rank = _RANK.get(run[i], len(_COMMON) + 1)
+        if rank > best_rank:
+            best_i, best_rank = i, rank
+    return run[best_i : best_i + max(want, GATE_MAX)]
+
+
+def gates_for(pattern: str) -> tuple[str, ...]:
+    """One gate per top-level alternative of `pattern`; a matching line contains at least one of them.
+
+    Raises ValueError when an alternative has no literal of 3+ characters to look for (such a
+    pattern would have to run on every line, which the streaming scanner does not do).
+    """
+    out: list[str] = []
+    for alt in _alternatives(pattern):
+        gates = _gates_of(alt)
+        if not gates:
+            raise ValueError(f"pattern {pattern!r}: an alternative has no literal text of 3+ characters to look for")
+        out.extend(gates)
+    return tuple(dict.fromkeys(out))
+
+
+def _gates_of(items: list, depth: int = 0) -> list[str]:
+    """Gates for one sequence: its longest required literal, else one gate per alternative of a
+    required alternation in it (a line then contains at least one of them)."""
+    state = _Runs()
+    _walk(items, state)
+    state.flush()
+    runs = [r for r in state.runs if len(r.strip()) >= 3]
+    if runs:
+        return [_gate_of_run(max(runs, key=len))]
+    if depth < 3:
+        for branch in state.branches:
+            gates = [_gates_of(alt, depth + 1) for alt in branch]
+            if all(gates):
+                return [g for gs in gates for g in gs]
+    return []
+
+
+def trie_regex(words: Iterable[str]) -> str:
+    """One regex matching any of `words`, as a prefix tree (the regex engine then rejects most
+    alternatives on their first character instead of trying each word in turn)."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        ends = "" in node
+        alts = [re.escape(ch) + build(node[ch]) for ch in sorted(k for k in node if k)]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and not ends else "(?:" + "|".join(alts) + ")"
+        return body + ("?" if ends else "")
+
+    return build(trie)
+
+
+# --- the compiled rule set --------------------------------------------------------------------------
+
+
+@dataclass
+class RuleSet:
+    signatures: tuple[Signature, ...]
+    markers: tuple[Marker, ...]
+    by_id: dict[str, Signature | Marker] = field(default_factory=dict)
+    # (owner id, compiled pattern, gate) for every pattern of every signature and marker
+    patterns: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = field(default_factory=list)
+    benign_ids: frozenset[str] = frozenset()
+    signature_ids: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        for item in (*self.signatures, *self.markers):
+            if item.id in self.by_id:
+                raise KnowledgeError(f"explain rules: duplicate id {item.id!r}")
+            self.by_id[item.id] = item
+        for item in (*self.markers, *self.signatures):  # markers first: benign lines are decided before causes
+            for p in item.patterns:
+                try:
+                    gates = gates_for(p)
+                except ValueError as exc:
+                    raise KnowledgeError(f"explain rules: {item.id}: {exc}") from None
+                self.patterns.append((item.id, compile_pattern(p), gates))
+        self.benign_ids = frozenset(m.id for m in self.markers if m.benign)
+        self.signature_ids = frozenset(s.id for s in self.signatures)
+        for sig in self.signatures:
+            conds = [*sig.when, *(c for v in sig.variant for c in v.when)]
+            for text in conds:
+                cond = parse_condition(text)
+                if cond.kind == "log":
+                    for ref in cond.args:
+                        if ref not in self.by_id:
+                            raise KnowledgeError(f"explain rules: {sig.id}: condition {text!r} names no signature or marker")
+
+    def max_hits(self, owner: str) -> int:
+        item = self.by_id[owner]
+        return item.max_hits if isinstance(item, Marker) else 1000
+
+
+@functools.lru_cache(maxsize=None)
+def rules() -> RuleSet:
+    """All signatures and markers, checked and compiled (cached: the data never changes at run time)."""
+    sigs: list[Signature] = []
+    marks: list[Marker] = []
+    for f in SIGNATURE_FILES + extra_signature_files():
+        sigs.extend(load_table(f, "signature", Signature))
+    for f in MARKER_FILES:
+        marks.extend(load_table(f, "marker", Marker))
+    return RuleSet(tuple(sigs), tuple(marks))
+
+
+def extra_signature_files() -> tuple[str, ...]:
+    """More signature files (`explain_*.toml` holding [[signature]] tables), so a family can live apart."""
+    from importlib import resources
+
+    from gpuready.knowledge.loader import DATA_PACKAGE
+
+    names = []
+    try:
+        for entry in resources.files(DATA_PACKAGE).iterdir():
+            name = entry.name
+            if name.startswith("explain_") and name.endswith(".toml") and name not in MARKER_FILES:
+                if "signature" in read_data_file(name):
+                    names.append(name)
+    except (OSError, FileNotFoundError):  # pragma: no cover - a broken install
+        return ()
+    return tuple(sorted(names))

@@ -1,0 +1,185 @@
+"""The streaming scanner: text in, hits (which signature or marker matched which lines) out.
+
+Memory is bounded whatever the log's size: text is fed in blocks of whole lines, and for each
+signature or marker only its first few matching lines, the last one and a count are kept.
+
+Speed comes from gates (see `rules`): one regex, a prefix tree of every pattern's required
+literal, finds the few lines worth a closer look; only there are the real patterns run,
+and only those whose gate the line contains. A marker that has been seen often enough
+(`max_hits`) is dropped from the gates, so a marker that fires on every line of a build
+(a Linux path, say) costs nothing after its first few hits.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from gpuready.explain.context import Hit
+from gpuready.explain.rules import RuleSet, trie_regex
+
+KEEP_LINES = 3  # matching lines kept per signature/marker (plus the last one)
+MAX_LINE = 16384  # longer lines are matched on their first MAX_LINE characters
+EVIDENCE_CHARS = 400
+
+
+class GateIndex:
+    """The compiled gates of a rule set, minus the patterns of some retired owners (cached)."""
+
+    def __init__(self, rules: RuleSet, retired: frozenset[str]) -> None:
+        by_gate: dict[str, list[int]] = {}
+        for i, (owner, _, gates) in enumerate(rules.patterns):
+            if owner in retired:
+                continue
+            for g in gates:
+                by_gate.setdefault(g, []).append(i)
+        gates = sorted(by_gate)
+        # A gate found in a line implies every gate that is a substring of it: close over that.
+        self.closure: dict[str, tuple[int, ...]] = {}
+        for g in gates:
+            idx = [i for h in gates if h in g for i in by_gate[h]]
+            self.closure[g] = tuple(sorted(set(idx)))
+        body = trie_regex(gates) if gates else r"(?!x)x"
+        self.gate = re.compile(body)
+        self.gate_i = re.compile(body, re.IGNORECASE)
+        self.each = re.compile("(?=(" + body + "))")
+
+
+_INDEX_CACHE: dict[tuple[int, frozenset[str]], GateIndex] = {}
+
+
+def gate_index(rules: RuleSet, retired: frozenset[str] = frozenset()) -> GateIndex:
+    key = (id(rules), retired)
+    idx = _INDEX_CACHE.get(key)
+    if idx is None:
+        if len(_INDEX_CACHE) > 256:
+            _INDEX_CACHE.clear()
+        idx = _INDEX_CACHE[key] = GateIndex(rules, retired)
+    return idx
+
+
+class Scanner:
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self.hits: dict[str, Hit] = {}
+        self.lines = 0  # lines consumed so far
+        self._retired: frozenset[str] = frozenset()
+        self._index = gate_index(rules)
+        self._dirty = False
+
+    def _retire(self, owner: str) -> None:
+        """`owner` has been seen often enough: stop looking for it."""
+        self._retired = self._retired | {owner}
+        self._dirty = True
+
+    # --- feeding -----------------------------------------------------------------------------------
+    def feed(self, block: str) -> None:
+        """Scan `block`: whole lines, each ending in "\\n" (the log's last line may lack it)."""
+        if not block:
+            return
+        low = block.lower()
+        folded = len(low) == len(block)
+        if not folded:  # a character whose lowercase is longer ("İ"): search case-insensitively instead
+            low = block
+        gate = self._index.gate if folded else self._index.gate_i
+        text = low
+        pos = 0
+        counted = 0
+        line_no = self.lines
+        n = len(block)
+        while pos < n:
+            m = gate.search(text, pos)
+            if m is None:
+                break
+            start = block.rfind("\n", 0, m.start()) + 1
+            end = block.find("\n", m.start())
+            if end < 0:
+                end = n
+            line_no += block.count("\n", counted, start)
+            counted = start
+            self._line(line_no + 1, block[start:end], text[start:end])
+            pos = end + 1
+            if self._dirty:
+                self._index = gate_index(self.rules, self._retired)
+                self._dirty = False
+                gate = self._index.gate if folded else self._index.gate_i
+        self.lines += block.count("\n") + (0 if block.endswith("\n") else 1)
+
+    def _line(self, number: int, line: str, low: str) -> None:
+        if line.endswith("\r"):
+            line, low = line[:-1], low[:-1]
+        if len(line) > MAX_LINE:
+            line, low = line[:MAX_LINE], low[:MAX_LINE]
+        candidates: set[int] = set()
+        closure = self._index.closure
+        for m in self._index.each.finditer(low):
+            candidates.update(closure.get(m.group(1), ()))
+        if not candidates:
+            return
+        pats = self.rules.patterns
+        benign = self.rules.benign_ids
+        signatures = self.rules.signature_ids
+        matched: dict[str, dict[str, str]] = {}
+        for i in sorted(candidates):  # markers come first in `patterns`
+            owner, rx, _ = pats[i]
+            if owner in matched:
+                continue
+            mm = rx.search(line)
+            if mm is None:
+                continue
+            matched[owner] = {k: v for k, v in mm.groupdict().items() if v}
+        if not matched:
+            return
+        is_benign = any(o in benign for o in matched)
+        text = line.strip()[:EVIDENCE_CHARS]
+        for owner, caps in matched.items():
+            if is_benign and owner in signatures:
+                continue  # a harmless line is never a cause, whatever else it mentions
+            self._record(owner, number, text, caps)
+
+    def _record(self, owner: str, number: int, text: str, caps: dict[str, str]) -> None:
+        hit = self.hits.get(owner)
+        if hit is None:
+            hit = self.hits[owner] = Hit()
+        hit.count += 1
+        if len(hit.lines) < KEEP_LINES:
+            hit.lines.append((number, text))
+        else:
+            hit.last = (number, text)
+        for k, v in caps.items():
+            hit.captures.setdefault(k, v)
+        if hit.count >= self.rules.max_hits(owner):
+            self._retire(owner)
+
+
+def blocks_from_lines(lines: Iterable[str], size: int = 1 << 20) -> Iterable[str]:
+    """Join an iterable of lines (with or without their newlines) into blocks of whole lines."""
+    buf: list[str] = []
+    have = 0
+    for line in lines:
+        if line.endswith("\n"):
+            buf.append(line)
+        else:
+            buf.append(line + "\n")
+        have += len(line) + 1
+        if have >= size:
+            yield "".join(buf)
+            buf, have = [], 0
+    if buf:
+        yield "".join(buf)
+
+
+def blocks_from_text(text: str, size: int = 1 << 20) -> Iterable[str]:
+    """Cut `text` into blocks that end at line ends (the last may not)."""
+    pos, n = 0, len(text)
+    while pos < n:
+        end = min(pos + size, n)
+        if end < n:
+            nl = text.rfind("\n", pos, end)
+            if nl < 0:
+                nl = text.find("\n", end)
+                end = n if nl < 0 else nl + 1
+            else:
+                end = nl + 1
+        yield text[pos:end]
+        pos = end
