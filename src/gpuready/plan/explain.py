@@ -114,6 +114,12 @@ def nearest_python(specifier: str, current: str) -> str:
     return min(fits, key=lambda p: (abs(vtuple(p)[1] - cur[1]) if cur else 0, -vtuple(p)[1]))
 
 
+def prefer(v: Verdict):
+    """The planner's order of builds (newest, native CUDA, PyPI's own build, stable, newer CUDA)."""
+    b = v.build
+    return (b.key, v.native, b.pypi_default, b.stable, vtuple(b.cuda))
+
+
 def _need(v: Verdict, kinds: tuple[str, ...]) -> str:
     needs = [p.need for p in v.problems if p.kind in kinds and p.need]
     return max(needs, key=vtuple) if needs else ""
@@ -144,7 +150,8 @@ def fixes_for(name: str, gpu_verdicts: list[Verdict], t: Target) -> list[Fix]:
     if drv:
         newest = max(v.build.key for v in drv)
         top = [v for v in drv if v.build.key == newest]
-        best = min(top, key=lambda v: vtuple(_need(v, driver_kinds)))
+        x_top = min((_need(v, driver_kinds) for v in top), key=vtuple)
+        best = max((v for v in top if _need(v, driver_kinds) == x_top), key=prefer)
         x_best = _need(best, driver_kinds)
         cheapest = min(drv, key=lambda v: (vtuple(_need(v, driver_kinds)), [-x for x in v.build.key.release]))
         x_min = _need(cheapest, driver_kinds)
@@ -153,14 +160,18 @@ def fixes_for(name: str, gpu_verdicts: list[Verdict], t: Target) -> list[Fix]:
         out.append(Fix("driver", f"{verb} >= {x_best}" if x_best else verb, best.build.label, extra))
     py = by_kinds.get(frozenset({"python"}), [])
     if py:
-        best = max(py, key=lambda v: v.build.key)
-        target_py = nearest_python(best.build.python, t.python)
-        if target_py:
+        # the Python nearest to this one that unlocks any GPU build; then that Python's newest build
+        cur = vtuple(t.python)[:2]
+        options = [(nearest_python(v.build.python, t.python), v) for v in py]
+        options = [(p, v) for p, v in options if p]
+        target_py = min((p for p, _ in options), key=lambda p: (abs(vtuple(p)[1] - cur[1]), -vtuple(p)[1]), default="")
+        best = max((v for p, v in options if p == target_py), key=prefer, default=None)
+        if target_py and best is not None:
             out.append(Fix("python", f"use Python {target_py}", best.build.label,
                            f", which has wheels for {describe_python(best.build.python)}"))
     osv = by_kinds.get(frozenset({"os"}), [])
     if osv:
-        best = max(osv, key=lambda v: v.build.key)
+        best = max(osv, key=prefer)
         where = "Linux (on Windows: WSL2)" if t.os == "windows" else "a Linux or Windows machine with an NVIDIA GPU"
         out.append(Fix("os", f"use {where}", best.build.label))
     return out

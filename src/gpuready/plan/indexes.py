@@ -31,6 +31,7 @@ class IndexConfig:
 
     index_url: str = ""
     extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()  # pip's find-links (local wheel folders people keep for offline installs)
     origin: str = ""  # where index_url came from: "--index-url", "PIP_INDEX_URL", "/etc/pip.conf", ...
     pytorch_base: str = PYTORCH  # base of the PyTorch wheel index; "{variant}" may be inside it
     pytorch_origin: str = "default"
@@ -55,20 +56,21 @@ class IndexConfig:
             "index_url": self.index_url or None,
             "index_origin": self.origin or None,
             "extra_index_urls": list(self.extra_index_urls),
+            "find_links": list(self.find_links),
             "pytorch_index": self.pytorch_base,
             "pytorch_origin": self.pytorch_origin,
         }
 
 
-def pip_config_files(env: Mapping[str, str], home: Path) -> list[Path]:
+def pip_config_files(env: Mapping[str, str], home: Path, *, system: bool = True) -> list[Path]:
     """pip's config files, lowest precedence first (global, user, site), as pip documents them."""
     files: list[Path] = []
-    if sys.platform == "win32" or env.get("APPDATA") or env.get("PROGRAMDATA"):
+    if system:
         if env.get("PROGRAMDATA"):
             files.append(Path(env["PROGRAMDATA"]) / "pip" / "pip.ini")
-    xdg_dirs = env.get("XDG_CONFIG_DIRS", "/etc/xdg")
-    files += [Path(d) / "pip" / "pip.conf" for d in xdg_dirs.split(os.pathsep) if d]
-    files.append(Path("/etc/pip.conf"))
+        xdg_dirs = env.get("XDG_CONFIG_DIRS", "/etc/xdg")
+        files += [Path(d) / "pip" / "pip.conf" for d in xdg_dirs.split(os.pathsep) if d]
+        files.append(Path("/etc/pip.conf"))
     if env.get("APPDATA"):
         files.append(Path(env["APPDATA"]) / "pip" / "pip.ini")
     files.append(home / ".pip" / "pip.conf")
@@ -81,20 +83,20 @@ def pip_config_files(env: Mapping[str, str], home: Path) -> list[Path]:
     return files
 
 
-def _read_pip_file(path: Path) -> tuple[str, list[str]]:
+def _read_pip_file(path: Path) -> tuple[str, list[str], list[str]]:
     parser = configparser.RawConfigParser(strict=False)
     try:
         with open(path, encoding="utf-8") as fh:
             parser.read_file(fh)
     except (OSError, UnicodeDecodeError, configparser.Error):
-        return "", []
-    index, extras = "", []
+        return "", [], []
+    index, extras, finds = "", [], []
     for section in ("global", "install", "download"):
         if parser.has_section(section):
             index = parser.get(section, "index-url", fallback=index) or index
-            extra = parser.get(section, "extra-index-url", fallback="")
-            extras += [u for u in extra.split() if u]
-    return index.strip(), extras
+            extras += parser.get(section, "extra-index-url", fallback="").split()
+            finds += parser.get(section, "find-links", fallback="").split()
+    return index.strip(), extras, finds
 
 
 def _read_uv_file(path: Path) -> tuple[str, list[str]]:
@@ -124,18 +126,22 @@ def read_index_config(
     cwd: Path | None = None,
     index_url: str | None = None,
     mirror: str | None = None,
+    system: bool = True,
 ) -> IndexConfig:
     """The effective index configuration: CLI flags > PIP_* env > pip files > UV_* env > uv files."""
     env = os.environ if env is None else env
     home = home or Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
     cwd = cwd or Path.cwd()
-    index, origin, extras = "", "", []
-    for path in pip_config_files(env, home):
+    index, origin, extras, finds = "", "", [], []
+    for path in pip_config_files(env, home, system=system):
         if path.is_file():
-            i, e = _read_pip_file(path)
+            i, e, f = _read_pip_file(path)
             if i:
                 index, origin = i, str(path)
             extras += e
+            finds += f
+    if env.get("PIP_FIND_LINKS"):
+        finds += env["PIP_FIND_LINKS"].split()
     if env.get("PIP_INDEX_URL"):
         index, origin = env["PIP_INDEX_URL"], "PIP_INDEX_URL"
     if env.get("PIP_EXTRA_INDEX_URL"):
@@ -177,6 +183,7 @@ def read_index_config(
     return IndexConfig(
         index_url=index.strip(),
         extra_index_urls=tuple(extras),
+        find_links=tuple(dict.fromkeys(finds)),
         origin=origin,
         pytorch_base=pytorch_base,
         pytorch_origin=pytorch_origin,

@@ -35,6 +35,8 @@ def user_index_args(idx: IndexConfig, *, primary: bool) -> list[str]:
         args += ["--index-url" if primary else "--extra-index-url", idx.index_url]
     for url in idx.extra_index_urls:
         args += ["--extra-index-url", url]
+    for url in idx.find_links:
+        args += ["--find-links", url]
     return args
 
 

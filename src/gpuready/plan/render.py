@@ -47,6 +47,7 @@ def requirements_text(plan: Plan) -> str:
     extras: list[str] = []
     finds: list[str] = []
     body: list[str] = []
+    torch_base = str(plan.index.get("pytorch_index") or "https://download.pytorch.org/whl").split("{", 1)[0].rstrip("/")
     for p in plan.packages:
         if not p.install:
             body.append(f"# {p.name}: nothing to install ({p.reasons[-1] if p.reasons else 'no build fits'})")
@@ -60,7 +61,7 @@ def requirements_text(plan: Plan) -> str:
             continue
         for flag, url in zip(opts[::2], opts[1::2]):
             if flag == "--index-url":
-                if p.name in ("torch", "torchvision", "torchaudio") and p.index_url == url:
+                if url.startswith(torch_base):
                     extras.append(url)  # the PyTorch index is an extra one here; pins carry +cuXY
                 else:
                     primary = primary or url

@@ -114,12 +114,14 @@ def candidates(req: Request, t: Target, ctx: SourceContext) -> Candidates:
 # --- choosing --------------------------------------------------------------------------------------
 
 
-def _gpu_key(v: Verdict):
+def _gpu_key(v: Verdict, pypi_here: bool):
+    """Newest version first; within it: no minor-version-compat reliance, PyPI's own build (what pip gives,
+    from the user's index), the release matrix's stable CUDA, pip-provided CUDA over a system one, newer CUDA."""
     b = v.build
-    return (b.confirmed, b.key, v.native, b.stable, not b.system_cuda, vtuple(b.cuda))
+    return (b.confirmed, b.key, v.native, pypi_here and b.pypi_default, b.stable, not b.system_cuda, vtuple(b.cuda))
 
 
-def pick_gpu(c: Candidates, major: int, cudnn: int) -> Verdict | None:
+def pick_gpu(c: Candidates, major: int, cudnn: int, pypi_here: bool = True) -> Verdict | None:
     best: Verdict | None = None
     for v in c.verdicts:
         b = v.build
@@ -129,7 +131,7 @@ def pick_gpu(c: Candidates, major: int, cudnn: int) -> Verdict | None:
             continue
         if cudnn and b.cudnn_major and b.cudnn_major != cudnn:
             continue
-        if best is None or _gpu_key(v) > _gpu_key(best):
+        if best is None or _gpu_key(v, pypi_here) > _gpu_key(best, pypi_here):
             best = v
     return best
 
@@ -155,11 +157,11 @@ def combos(cands: list[Candidates]) -> list[tuple[int, int]]:
     return out or [(0, 0)]
 
 
-def choose(cands: list[Candidates]) -> tuple[tuple[int, int], dict[str, Verdict | None]]:
+def choose(cands: list[Candidates], pypi_here: bool = True) -> tuple[tuple[int, int], dict[str, Verdict | None]]:
     best_score = None
     best: tuple[tuple[int, int], dict[str, Verdict | None]] = ((0, 0), {c.name: None for c in cands})
     for major, cudnn in combos(cands):
-        picks = {c.name: pick_gpu(c, major, cudnn) for c in cands}
+        picks = {c.name: pick_gpu(c, major, cudnn, pypi_here) for c in cands}
         score = (
             sum(p is not None for p in picks.values()),
             tuple(p.build.key if p else ZERO for p in picks.values()),
@@ -196,8 +198,9 @@ def make_plan(
     ctx = SourceContext()
     main = [r for r in reqs if r.name not in COMPANIONS and KINDS[r.name] in ("wheel", "source")]
     cands = [candidates(r, t, ctx) for r in main]
-    (major, cudnn), picks = choose(cands)
-    solo = {c.name: choose([c])[1][c.name] for c in cands} if len(cands) > 1 else dict(picks)
+    pypi_here = t.os == "linux" and t.arch == "x86_64"
+    (major, cudnn), picks = choose(cands, pypi_here)
+    solo = {c.name: choose([c], pypi_here)[1][c.name] for c in cands} if len(cands) > 1 else dict(picks)
     chosen: dict[str, Verdict | None] = {}
     for c in cands:
         chosen[c.name] = picks[c.name] or pick_cpu(c)
@@ -288,7 +291,9 @@ def _rejections(c: Candidates, v: Verdict | None, joint: tuple[int, int], picks)
             why = []
             if v.native and not cand.native:
                 why.append("needs minor-version compatibility on this driver")
-            if v.build.stable and not b.stable:
+            if v.build.pypi_default and not b.pypi_default and v.native == cand.native:
+                why.append("is not PyPI's own build of this release")
+            elif v.build.stable and not b.stable:
                 why.append("is marked experimental in the release matrix")
             if not b.confirmed:
                 why.append("is not confirmed")

@@ -109,7 +109,8 @@ def choose_compiler(t: Target, cuda: str) -> CompilerChoice:
     def rank(c: Compiler):
         ok, _ = compiler_accepted(c, cuda)
         system = c.path.startswith("/usr/bin/") or c.kind == "msvc"
-        return (ok is True, ok is None, system, c.kind == kinds[0], _compiler_major(c))
+        cxx = c.kind == "msvc" or "++" in os.path.basename(c.path) or not c.path  # a C++ driver, not gcc/clang
+        return (cxx, ok is True, ok is None, system, c.kind == kinds[0], _compiler_major(c))
 
     best = max(compilers, key=rank)
     ok, text = compiler_accepted(best, cuda)
