@@ -1,0 +1,291 @@
+"""`gpuready download`: everything a plan needs, fetched into one folder, for a machine without network.
+
+For each planned package:
+
+* **binary** (a wheel exists): `pip download --only-binary=:all:` with the *target's* tags
+  (`--python-version 3.12 --implementation cp --abi cp312 --platform manylinux_2_39_x86_64 ...`),
+  from the plan's own index options, with dependencies. Source-built packages take part in that
+  resolution as stub wheels (metadata only, in a private --find-links folder, deleted afterwards),
+  so `face_recognition` (which needs `dlib>=19.7`) resolves against the dlib that will be built
+  instead of failing on "no wheel for dlib".
+* **source** (built on the target): the pinned sdist (`pip download --no-deps --no-binary NAME`;
+  `--no-binary :all:` would also force the build requirements to be built from source), its
+  build requirements (`[build-system] requires` of the sdist) as target wheels, and the wheels of
+  a CUDA toolkit assembled from pip when the plan's build needs one.
+* a dependency that exists only as an sdist (face_recognition_models) is fetched as an sdist, with
+  setuptools and wheel to build it on the target.
+
+Every pip call has retries and a timeout; a failure goes through `explain`, and network trouble
+(or a slow index) gets a hint about mirrors. `gpuready-offline.json` records the plan and the
+files (offline.py).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from gpuready.install import knowledge, offline
+from gpuready.install.executor import Command, NetOptions, apply_network, requirements_of, split_pip_argv
+from gpuready.install.knowledge import canonical
+from gpuready.install.progress import Download, ProgressView
+from gpuready.install.runlog import RunLog
+from gpuready.install.runner import StepResult, run_step
+from gpuready.machine import Machine
+
+_NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9_.\-]+)")
+
+
+class DownloadError(RuntimeError):
+    pass
+
+
+@dataclass
+class DownloadResult:
+    ok: bool
+    folder: Path
+    manifest: dict = field(default_factory=dict)
+    failed: list[tuple[str, StepResult]] = field(default_factory=list)
+    slow: list[Download] = field(default_factory=list)
+    steps: list[tuple[str, StepResult]] = field(default_factory=list)
+
+
+def is_source(pkg: dict) -> bool:
+    argv = pkg.get("install") or []
+    return pkg.get("variant") == "source" or bool(argv and argv[0] == "gpuready")
+
+
+# --- reading sdists ----------------------------------------------------------------------------
+
+
+def _sdist_member(path: Path, suffix: str) -> bytes | None:
+    """The first member ending with /<suffix> at the sdist's top level (pyproject.toml, PKG-INFO)."""
+    try:
+        if path.name.endswith(".zip"):
+            with zipfile.ZipFile(path) as zf:
+                for n in zf.namelist():
+                    if n.count("/") == 1 and n.endswith("/" + suffix):
+                        return zf.read(n)
+            return None
+        with tarfile.open(path) as tf:
+            for m in tf:
+                if m.isfile() and m.name.count("/") == 1 and m.name.endswith("/" + suffix):
+                    fh = tf.extractfile(m)
+                    return fh.read() if fh else None
+    except (OSError, tarfile.TarError, zipfile.BadZipFile):
+        return None
+    return None
+
+
+def build_requires(sdist: Path) -> list[str]:
+    """`[build-system] requires` of an sdist; setuptools + wheel for a setup.py-only one (pip's default)."""
+    data = _sdist_member(sdist, "pyproject.toml")
+    if data:
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+        try:
+            req = tomllib.loads(data.decode("utf-8", errors="replace")).get("build-system", {}).get("requires")
+            if isinstance(req, list):
+                return [str(r) for r in req]
+        except ValueError:
+            pass
+    return ["setuptools>=40.8.0", "wheel"]
+
+
+def sdist_metadata(sdist: Path) -> tuple[str, str, list[str]]:
+    """(name, version, Requires-Dist) from an sdist's PKG-INFO."""
+    data = _sdist_member(sdist, "PKG-INFO") or b""
+    name = version = ""
+    requires: list[str] = []
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        if not line.strip():
+            break
+        key, _, value = line.partition(":")
+        if key == "Name" and not name:
+            name = value.strip()
+        elif key == "Version" and not version:
+            version = value.strip()
+        elif key == "Requires-Dist":
+            requires.append(value.strip())
+    return name, version, requires
+
+
+def stub_wheel(folder: Path, name: str, version: str, requires: Sequence[str] = ()) -> Path:
+    """A metadata-only wheel, so pip's resolver sees a package that will be built on the target."""
+    dist = re.sub(r"[-_.]+", "_", name)
+    info = f"{dist}-{version}.dist-info"
+    path = folder / f"{dist}-{version}-py3-none-any.whl"
+    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(f"Requires-Dist: {r}\n" for r in requires)
+    wheel = "Wheel-Version: 1.0\nGenerator: gpuready-stub\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(f"{info}/METADATA", meta)
+        zf.writestr(f"{info}/WHEEL", wheel)
+        zf.writestr(f"{info}/RECORD", f"{info}/METADATA,,\n{info}/WHEEL,,\n{info}/RECORD,,\n")
+    return path
+
+
+def toolkit_requirements(build: dict | None) -> list[str]:
+    """The NVIDIA wheels of a CUDA toolkit the build assembles from pip (empty when it uses a system one)."""
+    if not build or build.get("toolkit_source") != "pip-wheels":
+        return []
+    try:
+        from gpuready.build import toolkit as tkmod
+        from gpuready.build.recipes import toolkit_for_major
+    except ImportError:
+        return []
+    cuda = str(build.get("cuda_version") or "")
+    try:
+        spec = toolkit_for_major(int(cuda.split(".")[0]))
+    except (ValueError, TypeError):
+        return []
+    if spec is None:
+        return []
+    return list(tkmod.requirements(spec, cuda, tuple(build.get("toolkit_extras") or ()), cudnn=True))
+
+
+# --- the download itself -------------------------------------------------------------------------
+
+
+def _pip() -> tuple[str, ...]:
+    return (sys.executable, "-m", "pip")
+
+
+def _pip_download(args: Sequence[str], dest: Path, net: NetOptions) -> Command:
+    retries = str(net.retries or knowledge.setting("pip_retries"))
+    timeout = str(net.timeout or knowledge.setting("pip_timeout"))
+    return Command(
+        (*_pip(), "download", "--disable-pip-version-check", "--no-input", "--retries", retries, "--timeout", timeout,
+         "-d", str(dest), *args),
+        {"PYTHONUNBUFFERED": "1"},
+    )
+
+
+def download(
+    machine: Machine,
+    plan: dict,
+    requests: Sequence[str],
+    dest: Path,
+    *,
+    net: NetOptions = NetOptions(),
+    build_deps: bool = True,
+    log: RunLog,
+    view: ProgressView | None = None,
+    glibc_hint: str = "",
+) -> DownloadResult:
+    """Fetch every file `plan` needs on `machine` into `dest`, and write the manifest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    tags = offline.target_tags(machine, glibc_hint)
+    result = DownloadResult(ok=True, folder=dest)
+    roles: dict[str, str] = {}
+    stubs = Path(tempfile.mkdtemp(prefix="gpuready-stubs-"))
+    packages = [p for p in plan.get("packages", []) if p.get("install")]
+    binary_only = tags.pip_args()
+    jobs: list[tuple[str, list[str]]] = []  # (what, pip download args)
+    source_pkgs = [p for p in packages if is_source(p)]
+    extra_sdists: list[str] = []
+    planned_steps = len(source_pkgs) * (2 if build_deps else 1) + len([p for p in packages if not is_source(p)])
+
+    def run(what: str, args: list[str]) -> tuple[StepResult, list[Path]]:
+        before = {p.name for p in dest.iterdir()}
+        cmd = _pip_download(args, dest, net)
+        n = len(result.steps) + 1
+        if view is not None:
+            view.start_step(n, max(n, planned_steps), what)
+        res = run_step(cmd, log, view)
+        if view is not None:
+            view.end_step(res.ok)
+        result.steps.append((what, res))
+        if res.parser is not None:
+            result.slow.extend(res.parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))))
+        new = sorted(p for p in dest.iterdir() if p.name not in before)
+        for p in new:
+            roles.setdefault(p.name, what.split(":", 1)[-1].strip())
+        return res, new
+
+    # 1. sdists of the packages built on the target
+    for pkg in source_pkgs:
+        dist = pkg.get("dist") or pkg["name"]
+        version = pkg.get("version")
+        spec = f"{dist}=={version}" if version else dist
+        res, new = run(f"sdist: {dist}", apply_network(["--no-deps", "--no-binary", dist, spec], net))
+        if not res.ok:
+            result.failed.append((spec, res))
+            continue
+        sdist = next((p for p in new if offline.file_kind(p.name) == "sdist"), None)
+        if sdist is None:  # already in the folder from an earlier download
+            sdist = offline.sdist_for(dest, {"files": [{"file": p.name, "kind": offline.file_kind(p.name)} for p in dest.iterdir()]}, dist, version)
+        if sdist is None:
+            continue
+        roles[sdist.name] = dist
+        name, ver, requires = sdist_metadata(sdist)
+        stub_wheel(stubs, name or dist, ver or version or "0", requires)
+        if build_deps:
+            breq = build_requires(sdist) + toolkit_requirements(pkg.get("build"))
+            jobs.append((f"build requirements: {dist}", breq))
+    # 2. wheels of the binary packages (dependencies included), grouped by their index options
+    for pkg in packages:
+        if is_source(pkg):
+            continue
+        try:
+            _, args = split_pip_argv(pkg["install"])
+        except ValueError as exc:
+            result.failed.append((pkg["name"], StepResult(None, 0.0, str(exc), start_error=str(exc))))
+            continue
+        reqs = requirements_of(args)
+        for extra in knowledge.companions_for(pkg["name"]):
+            if not any(canonical(re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0]) == canonical(re.split(r"[<>=!~\[; ]", extra, maxsplit=1)[0]) for r in reqs):
+                args = [*args, extra]
+        keep = [a for a in args if a not in ("--upgrade", "-U", "--force-reinstall", "--no-build-isolation", "--user")]
+        jobs.append((f"wheels: {pkg['name']}", keep))
+    for what, args in jobs:
+        if what.startswith("build requirements"):
+            full = ["--only-binary=:all:", *binary_only, *args]
+        else:
+            full = ["--only-binary=:all:", *binary_only, "--find-links", str(stubs), *args]
+        full = apply_network(full, net)
+        res, _ = run(what, full)
+        tries = 0
+        while not res.ok and tries < 5:
+            # a requirement with no wheel for the target: take its sdist (pure-python ones build anywhere)
+            m = _NO_MATCH.search(res.output)
+            if not m or canonical(m.group(1)) in extra_sdists:
+                break
+            missing = m.group(1)
+            extra_sdists.append(canonical(missing))
+            sres, new = run(f"sdist: {missing}", apply_network(["--no-deps", "--no-binary", missing, missing], net))
+            if not sres.ok:
+                break
+            for p in new:
+                if offline.file_kind(p.name) == "sdist":
+                    n, v, r = sdist_metadata(p)
+                    stub_wheel(stubs, n or missing, v or "0", r)
+                    if build_deps:
+                        run(f"build requirements: {missing}",
+                            apply_network(["--only-binary=:all:", *binary_only, *build_requires(p)], net))
+            res, _ = run(what, full)
+            tries += 1
+        if not res.ok:
+            result.failed.append((what, res))
+    # 3. stubs never stay in the folder
+    stub_names = {p.name for p in stubs.iterdir()}
+    for p in dest.iterdir():
+        if p.name in stub_names:
+            with zipfile.ZipFile(p) as zf:
+                is_stub = any(n.endswith("/WHEEL") and b"gpuready-stub" in zf.read(n) for n in zf.namelist())
+            if is_stub:
+                p.unlink()
+    for p in stubs.iterdir():
+        p.unlink()
+    stubs.rmdir()
+    result.ok = not result.failed
+    result.manifest = offline.write_manifest(dest, requests=list(requests), plan=plan, tags=tags, machine=machine, roles=roles)
+    return result
+

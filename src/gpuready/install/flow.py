@@ -1,0 +1,651 @@
+"""`gpuready install`, start to end: plan -> show -> build -> (lock, snapshot, apply) -> verify -> commit.
+
+Everything a user sees or decides goes through a small `UI` object (terminal or JSON, in
+command.py), so this module holds the order of things and the rules for success:
+
+* a step that fails, an interrupt (Ctrl-C, SIGTERM) or a verify failure rolls the environment
+  back to the snapshot; the captured output then goes through `gpuready explain`, and the cause,
+  evidence and fix are reported (plus a mirror hint for network trouble or a slow index);
+* a GPU package that installs but does not work on the GPU is a failure, not a success (unless
+  --keep-on-verify-failure);
+* a package built from source that comes out without CUDA is a failure before anything is
+  installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Protocol, Sequence
+
+from gpuready.findings import Finding
+from gpuready.install import knowledge, offline
+from gpuready.install.conflicts import Conflicts, find_conflicts, module_of, remove_files
+from gpuready.install.envinfo import EnvError, TargetEnv, default_target, inspect_env, venv_python
+from gpuready.install.executor import Command, ExecutorError, Installer, NetOptions, find_installer, venv_command
+from gpuready.install.progress import ProgressView
+from gpuready.install.runlog import RunLog
+from gpuready.install.runner import StepResult, run_step
+from gpuready.install.steps import (
+    Step, build_step, built_wheel_steps, is_source, order_packages, package_step, removal_steps, select_packages,
+)
+from gpuready.install.transaction import (
+    EnvLock, LockBusy, Transaction, interrupts_raise, recover, txn_base,
+)
+from gpuready.machine import Machine
+
+
+class InstallError(RuntimeError):
+    """Bad input that stops an install before anything runs (exit 2)."""
+
+
+@dataclass
+class InstallOptions:
+    python: str | None = None
+    venv: Path | None = None
+    dry_run: bool = False
+    yes: bool = False
+    offline: Path | None = None
+    plan_file: Path | None = None
+    machine_file: Path | None = None
+    net: NetOptions = field(default_factory=NetOptions)
+    installer: str = "auto"
+    verify: bool = True
+    keep_on_verify_failure: bool = False
+    cuda_archs: tuple[str, ...] = ()
+    jobs: int | None = None
+    use_cache: bool = True
+    timeout: float = 120.0
+    progress: bool = True
+
+
+@dataclass
+class InstallReport:
+    status: str = "planned"  # dry-run, installed, failed, rolled-back, verify-failed, blocked, interrupted, refused
+    target: str = ""
+    installer: str = ""
+    log: str = ""
+    plan: dict = field(default_factory=dict)
+    packages: list[str] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)
+    builds: list[dict] = field(default_factory=list)
+    removals: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    changes: list[tuple[str, str, str]] = field(default_factory=list)
+    rollback: dict | None = None
+    verify: list[dict] = field(default_factory=list)
+    causes: list[dict] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    failed_step: str = ""
+    error: str = ""
+    snapshot: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    recovered: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("installed", "dry-run", "nothing")
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["ok"] = self.ok
+        d["changes"] = [{"name": n, "before": a, "after": b} for n, a, b in self.changes]
+        return d
+
+
+class UI(Protocol):
+    def show_plan(self, report: InstallReport, steps: Sequence[Step], conflicts: Conflicts) -> None: ...
+    def confirm(self, question: str) -> bool: ...
+    def message(self, text: str) -> None: ...
+    def view(self) -> ProgressView: ...
+
+
+class StepFailed(Exception):
+    def __init__(self, step: Step, result: StepResult | None, why: str = "") -> None:
+        super().__init__(why or step.title)
+        self.step = step
+        self.result = result
+        self.why = why
+
+
+class VerifyFailed(Exception):
+    pass
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def load_plan_file(path: Path) -> dict:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InstallError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise InstallError(f"{path}: not valid JSON ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("plan"), dict):
+        data = data["plan"]
+    if not isinstance(data, dict) or not isinstance(data.get("packages"), list):
+        raise InstallError(f"{path}: not a gpuready plan (write one with `gpuready plan PKG... --json`)")
+    for i, p in enumerate(data["packages"]):
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or not isinstance(p.get("install", []), list):
+            raise InstallError(f"{path}: packages[{i}] is not a plan package (needs name and install)")
+    return data
+
+
+def make_plan_dict(machine: Machine, requests: Sequence[str], net: NetOptions) -> dict:
+    try:
+        from gpuready.plan import make_plan
+    except ImportError:
+        raise InstallError("this gpuready has no plan stage: pass a plan with --plan FILE") from None
+    kwargs: dict[str, Any] = {}
+    if net.index_url:
+        kwargs["index_url"] = net.index_url
+    if net.mirror:
+        kwargs["mirror"] = net.mirror
+    try:
+        plan = make_plan(machine, list(requests), **kwargs)
+    except TypeError:
+        plan = make_plan(machine, list(requests))
+    except ValueError as exc:  # RequestError and friends: bad input
+        raise InstallError(str(exc)) from None
+    return plan.to_dict() if hasattr(plan, "to_dict") else dict(plan)
+
+
+def explain_output(text: str, machine: Machine | None, stage: str, package: str | None = None) -> list[dict]:
+    """Causes for a failed step's output, through gpuready explain (empty when it is not available)."""
+    try:
+        from gpuready.explain import explain_text
+    except ImportError:
+        return []
+    try:
+        causes = explain_text(text, machine=machine, stage=stage, package=package)
+    except Exception:  # explain must never take an install's report down
+        return []
+    out = []
+    for c in causes[:3]:
+        ev = [getattr(e, "text", str(e)) for e in getattr(c, "evidence", ())][:3]
+        out.append({"label": c.label, "explanation": getattr(c, "explanation", ""), "evidence": ev, "fix": getattr(c, "fix", "")})
+    return out
+
+
+def network_trouble(text: str) -> list[str]:
+    """Lines of output that show the index was slow or unreachable (data: install.toml network_signature)."""
+    hits = []
+    for line in text.splitlines():
+        if any(sig.pattern in line for sig in knowledge.network_signatures()):
+            hits.append(line.strip()[:200])
+    return hits[:3]
+
+
+def mirror_hint(slow: str = "") -> str:
+    why = f"the package index is slow ({slow})" if slow else "the package index is slow or unreachable"
+    return (
+        f"{why}. Use a closer mirror: `--index-url URL` (or PIP_INDEX_URL / `pip config set global.index-url URL`; "
+        "UV_DEFAULT_INDEX for uv) for PyPI, and `--mirror URL` for the PyTorch wheel index (download.pytorch.org/whl). "
+        "With no network at all: `gpuready download PKG... --machine FILE -d DIR` on a machine that has it, then "
+        "`gpuready install --offline DIR PKG...` here."
+    )
+
+
+@contextlib.contextmanager
+def offline_env(folder: Path | None) -> Iterator[None]:
+    """While building offline: pip and uv inside the build use only the offline folder."""
+    if folder is None:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in ("PIP_NO_INDEX", "PIP_FIND_LINKS", "UV_OFFLINE", "UV_FIND_LINKS", "UV_NO_INDEX")}
+    os.environ.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(folder), "UV_NO_INDEX": "1", "UV_FIND_LINKS": str(folder)})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _cause_dict(cause: Any) -> dict:
+    if cause is None:
+        return {}
+    if isinstance(cause, str):
+        return {"label": cause if cause in _labels() else "other", "explanation": cause, "evidence": [], "fix": ""}
+    if isinstance(cause, dict):
+        return {"label": cause.get("label", "other"), "explanation": cause.get("explanation", ""),
+                "evidence": list(cause.get("evidence", []))[:3], "fix": cause.get("fix", "")}
+    ev = [getattr(e, "text", str(e)) for e in getattr(cause, "evidence", ())][:3]
+    return {"label": getattr(cause, "label", "other"), "explanation": getattr(cause, "explanation", ""), "evidence": ev,
+            "fix": getattr(cause, "fix", "")}
+
+
+def _labels() -> tuple[str, ...]:
+    from gpuready.findings import LABELS
+
+    return LABELS
+
+
+def verify_names(pkgs: Sequence[dict]) -> list[str]:
+    """Import names of the planned packages that verify knows (torch, dlib, cv2, face_recognition ...)."""
+    try:
+        from gpuready.probe.frameworks import SPEC_BY_NAME
+    except ImportError:  # pragma: no cover
+        SPEC_BY_NAME = {}
+    out = []
+    for p in pkgs:
+        mod = module_of(p.get("dist") or p["name"])
+        if mod in SPEC_BY_NAME and mod not in out:
+            out.append(mod)
+    return out
+
+
+def judge_verify(findings_by_name: dict[str, list[Finding]], gpu_names: set[str]) -> list[str]:
+    """Why verify counts as failed: an error anywhere, or a GPU package that did not work on the GPU."""
+    problems = []
+    for name, findings in findings_by_name.items():
+        for f in findings:
+            status = f.details.get("verify_status", "")
+            if f.severity == "error":
+                problems.append(f"{f.subject}: {f.message}")
+            elif name in gpu_names and f.label == "cpu_only_build":
+                problems.append(f"{f.subject}: installed, but it does not use the GPU ({f.message})")
+            elif name in gpu_names and status not in ("", "works", "unverified") and f.severity != "ok":
+                problems.append(f"{f.subject}: {f.message}")
+    return problems
+
+
+def run_verify(target: str, names: Sequence[str], timeout: float) -> dict[str, list[Finding]]:
+    """Re-probe the environment (the install changed it), then verify each name in its own child."""
+    try:
+        from gpuready.verify import verify_findings
+    except ImportError:
+        verify_findings = None
+    from gpuready.probe import probe_machine
+
+    machine = probe_machine(target, only=tuple(names), timeout=timeout)
+    out: dict[str, list[Finding]] = {}
+    for name in names:
+        if verify_findings is not None:
+            out[name] = list(verify_findings(machine, python=target, timeout=timeout, only=(name,)))
+            continue
+        fw = machine.framework(name)  # no verify stage: the probe's facts are the best evidence
+        if fw is None:
+            out[name] = [Finding("", "error", name, "not importable after the install")]
+        elif fw.status != "ok":
+            out[name] = [Finding("other", "error", name, f"{fw.status}: {fw.error.splitlines()[-1] if fw.error else ''}")]
+        elif fw.cuda_build is False or fw.sees_gpu is False:
+            out[name] = [Finding("cpu_only_build", "warning", name, "imports, but does not use the GPU")]
+        else:
+            out[name] = [Finding("", "ok", name, f"{fw.version} imports and sees {fw.device_count} GPU(s)")]
+    return out
+
+
+# --- the install ---------------------------------------------------------------------------------
+
+
+def run_install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog | None = None) -> InstallReport:
+    """Carry out an install; never raises for a failed step (the report says), raises InstallError for bad input
+    and KeyboardInterrupt (after rolling back) when interrupted."""
+    start = time.monotonic()
+    log = log or RunLog.new("install")
+    rep = InstallReport(log=str(log.path))
+    what = " ".join(requests) or (f"--plan {opts.plan_file}" if opts.plan_file else "")
+    log.section(f"gpuready install {what}" + (f" --offline {opts.offline}" if opts.offline else ""))
+    try:
+        return _install(requests, opts, ui, log, rep)
+    finally:
+        rep.seconds = round(time.monotonic() - start, 1)
+        log.section(f"result: {rep.status} ({rep.seconds:.1f} s)")
+        log.close()
+
+
+def _target(opts: InstallOptions) -> tuple[str, bool]:
+    """(target interpreter, it must be created) from --venv / --python / the active environment."""
+    if opts.venv is not None:
+        py = venv_python(opts.venv)
+        if py.exists():
+            return str(py), False
+        if opts.venv.exists() and any(opts.venv.iterdir()):
+            raise InstallError(f"--venv {opts.venv}: exists but is not a virtual environment (no {py})")
+        return str(py), True
+    if opts.python:
+        if not (os.path.exists(opts.python) or shutil.which(opts.python)):
+            raise InstallError(f"--python {opts.python}: no such interpreter")
+        found = opts.python if os.path.exists(opts.python) else (shutil.which(opts.python) or opts.python)
+        return os.path.abspath(found), False
+    return default_target(), False
+
+
+def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog, rep: InstallReport) -> InstallReport:
+    if opts.machine_file is not None and not opts.dry_run:
+        raise InstallError("--machine plans for a saved machine; it can only be combined with --dry-run")
+    target, create = _target(opts)
+    rep.target = target
+    base_python = opts.python or sys.executable
+    manifest = offline.read_manifest(opts.offline) if opts.offline is not None else None
+    net = opts.net
+    if opts.offline is not None:
+        net = NetOptions(offline_dir=str(opts.offline.resolve()), find_links=net.find_links, retries=net.retries, timeout=net.timeout)
+
+    # the machine (the target's Python; for a venv still to be made, the Python it will be made from)
+    if opts.machine_file is not None:
+        machine = Machine.load(opts.machine_file)
+    else:
+        from gpuready.probe import probe_machine
+
+        machine = probe_machine(base_python if create else target, timeout=opts.timeout)
+
+    # the plan
+    if opts.plan_file is not None:
+        plan = load_plan_file(opts.plan_file)
+    elif manifest is not None:
+        plan = manifest.get("plan") or {}
+        problems = offline.check_target(manifest, machine.python.version, machine.python.platform_tag)
+        if problems:
+            raise InstallError(f"--offline {opts.offline}: " + "; ".join(problems))
+    else:
+        if not requests:
+            raise InstallError("name at least one package (or pass --plan FILE / --offline DIR)")
+        plan = make_plan_dict(machine, requests, net)
+    rep.plan = plan
+    pkgs = order_packages(select_packages(plan, requests))
+    rep.packages = [p.get("label") or p["name"] for p in pkgs]
+    wanted = {p["name"] for p in pkgs}
+    blocked = [b for b in plan.get("blocked", []) if not requests or b.get("package") in wanted or _req_matches(b.get("package", ""), requests)]
+    if blocked:
+        rep.status = "blocked"
+        for b in blocked:
+            rep.causes.append({"label": b.get("label") or "other", "explanation": f"{b.get('package')}: {b.get('blocking')}",
+                               "evidence": [], "fix": b.get("fix", "")})
+        ui.show_plan(rep, [], Conflicts(()))
+        return rep
+    if not pkgs:
+        if requests and manifest is not None:
+            raise InstallError(f"--offline {opts.offline}: its plan has none of {', '.join(requests)} "
+                               f"(it has {', '.join(p['name'] for p in plan.get('packages', [])) or 'nothing'})")
+        rep.status = "nothing"
+        ui.show_plan(rep, [], Conflicts(()))
+        return rep
+
+    # the environment and the installer
+    env: TargetEnv | None = None
+    try:
+        installer = find_installer(base_python if create else target, opts.installer)
+    except ExecutorError as exc:
+        raise InstallError(str(exc)) from None
+    if create:
+        import dataclasses
+
+        installer = dataclasses.replace(installer, python=target)
+    rep.installer = installer.name
+    if not create:
+        try:
+            env = inspect_env(target)
+        except EnvError as exc:
+            raise InstallError(str(exc)) from None
+    conflicts = find_conflicts(env, machine, pkgs) if env is not None else Conflicts(())
+    rep.removals = [r.to_dict() for r in conflicts.removals]
+    rep.notes = list(conflicts.notes)
+
+    sdists: dict[str, Path | None] = {}
+    for p in pkgs:
+        if is_source(p) and opts.offline is not None and manifest is not None:
+            sdists[p["name"]] = offline.sdist_for(opts.offline, manifest, p.get("dist") or p["name"], p.get("version"))
+    planned: list[Step] = []
+    if create:
+        planned.append(Step("venv", f"create the virtual environment {opts.venv}", "", venv_command(str(opts.venv), base_python, installer)))
+    planned += [build_step(p, opts.cuda_archs, sdists.get(p["name"])) for p in pkgs if is_source(p)]
+    planned += removal_steps(conflicts, installer)
+    for p in pkgs:
+        if is_source(p):
+            planned += built_wheel_steps(p, None, env or _fake_env(target, machine), installer, net)
+        else:
+            try:
+                planned.append(package_step(p, installer, net))
+            except ExecutorError as exc:
+                raise InstallError(f"plan package {p['name']}: {exc}") from None
+    rep.steps = [{"kind": s.kind, "title": s.title, "command": s.display()} for s in planned]
+    ui.show_plan(rep, planned, conflicts)
+    if opts.dry_run:
+        rep.status = "dry-run"
+        return rep
+
+    # consent for removals
+    if conflicts.removals and not opts.yes:
+        listing = "; ".join(f"{r.describe()} ({r.reason})" for r in conflicts.removals)
+        if not ui.confirm(f"Remove {listing}?"):
+            rep.status = "refused"
+            rep.error = "competing copies must be removed first: run again with --yes to allow it"
+            return rep
+
+    # builds (nothing in the environment changes yet)
+    built: dict[str, Path] = {}
+    for p in pkgs:
+        if not is_source(p):
+            continue
+        ok, wheel = _build(p, opts, machine, target if not create else base_python, sdists.get(p["name"]), ui, log, rep)
+        if not ok:
+            rep.status = "failed"
+            return rep
+        built[p["name"]] = wheel
+
+    # the transaction
+    created_venv = ""
+    view = ui.view() if opts.progress else ProgressView(enabled=False)
+    if create:
+        res = run_step(planned[0].command, log, view)
+        rep.steps[0].update(rc=res.returncode, seconds=round(res.seconds, 1), ok=res.ok)
+        if not res.ok:
+            shutil.rmtree(opts.venv, ignore_errors=True)
+            rep.status = "failed"
+            rep.failed_step = planned[0].title
+            rep.causes = explain_output(res.output, machine, "install")
+            return rep
+        created_venv = str(opts.venv)
+        try:
+            env = inspect_env(target)
+        except EnvError as exc:
+            shutil.rmtree(opts.venv, ignore_errors=True)
+            raise InstallError(str(exc)) from None
+    assert env is not None
+    steps: list[Step] = removal_steps(conflicts, installer)
+    for p in pkgs:
+        steps += built_wheel_steps(p, built[p["name"]], env, installer, net) if is_source(p) else [package_step(p, installer, net)]
+    rep.steps = ([rep.steps[0]] if create else []) + [{"kind": s.kind, "title": s.title, "command": s.display()} for s in steps]
+    offset = 1 if create else 0
+    base = txn_base(env)
+    try:
+        lock = EnvLock(base)
+        lock.acquire()
+    except LockBusy as exc:
+        rep.status = "failed"
+        rep.error = str(exc)
+        return rep
+    try:
+        for journal, rb in recover(base, installer.freeze(), log):
+            if rb is not None:
+                rep.recovered.append(f"an interrupted install ({journal.id}) was rolled back first: "
+                                     + ("exactly" if rb.exact else f"with problems, backup kept in {rb.kept_backup}"))
+        txn = Transaction(env, base, installer.freeze(), log, extra_roots=conflicts.extra_roots, created_venv=created_venv)
+        return _apply(txn, steps, offset, pkgs, opts, machine, installer, target, ui, view, log, rep)
+    finally:
+        lock.release()
+
+
+def _req_matches(name: str, requests: Sequence[str]) -> bool:
+    from gpuready.install.steps import request_key
+
+    return request_key(name) in {request_key(r) for r in requests}
+
+
+def _fake_env(target: str, machine: Machine) -> TargetEnv:
+    """A stand-in for a venv that does not exist yet (dry run): enough to print the commands."""
+    py = machine.python
+    return TargetEnv(python=target, version=py.version, prefix="", base_prefix="", env_kind="venv", purelib="",
+                     platlib="", scripts="", data="", implementation=py.implementation or "cpython",
+                     platform=py.platform_tag.replace("_", "-", 1))
+
+
+def _build(pkg: dict, opts: InstallOptions, machine: Machine, python: str, sdist: Path | None, ui: UI, log: RunLog,
+           rep: InstallReport) -> tuple[bool, Path | None]:
+    name = pkg["name"]
+    entry: dict[str, Any] = {"package": name, "version": pkg.get("version")}
+    rep.builds.append(entry)
+    if opts.offline is not None and sdist is None:
+        entry.update(ok=False, problems=[f"no {pkg.get('dist') or name} sdist in {opts.offline}"])
+        rep.failed_step = f"build {name}"
+        rep.causes.append({"label": "no_matching_distribution", "explanation": f"the offline folder has no source of {name}",
+                           "evidence": [], "fix": f"gpuready download {name} --machine FILE -d {opts.offline} on a machine with network"})
+        return False, None
+    try:
+        from gpuready.build import build_wheel
+    except ImportError:
+        entry.update(ok=False, problems=["this gpuready has no build stage"])
+        rep.failed_step = f"build {name}"
+        rep.error = f"{name} needs a source build, and this gpuready has no build stage"
+        return False, None
+    build = pkg.get("build") or {}
+    archs = list(opts.cuda_archs or build.get("cuda_arch_bin") or []) or None
+    log.section(f"build {name} {pkg.get('version') or ''} (gpuready build; its own log is kept too)")
+    ui.message(f"Building {pkg.get('dist') or name} {pkg.get('version') or ''} from source (this can take minutes; a cached wheel is reused)")
+    with offline_env(opts.offline.resolve() if opts.offline is not None else None):
+        res = build_wheel(machine, name, version=pkg.get("version"), sdist=sdist, cuda_archs=archs, python=python,
+                          jobs=opts.jobs, progress=opts.progress, use_cache=opts.use_cache)
+    wheel = Path(res.wheel) if getattr(res, "wheel", None) else None
+    entry.update(ok=bool(res.ok), wheel=str(wheel) if wheel else "", cached=bool(getattr(res, "cached", False)),
+                 seconds=round(float(getattr(res, "seconds", 0.0) or 0.0), 1), cuda_enabled=getattr(res, "cuda_enabled", None),
+                 log=str(getattr(res, "log", "") or ""), problems=list(getattr(res, "problems", []) or []))
+    log.write(f"build {name}: ok={res.ok} wheel={wheel} cached={entry['cached']} cuda_enabled={entry['cuda_enabled']} "
+              f"seconds={entry['seconds']} log={entry['log']}")
+    failed = not res.ok or wheel is None
+    if not failed and pkg.get("gpu") and entry["cuda_enabled"] is False:
+        failed = True
+        entry["problems"].append("the build finished without CUDA: installing it would give a CPU-only module")
+    if failed:
+        rep.failed_step = f"build {name}"
+        cause = _cause_dict(getattr(res, "cause", None))
+        if cause:
+            rep.causes.append(cause)
+        elif entry["log"]:
+            try:
+                text = Path(entry["log"]).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            rep.causes.extend(explain_output(text, machine, "build", name))
+        if not rep.error:
+            rep.error = "; ".join(entry["problems"]) or f"the {name} build failed"
+        return False, None
+    return True, wheel
+
+
+def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[dict], opts: InstallOptions, machine: Machine,
+           installer: Installer, target: str, ui: UI, view: ProgressView, log: RunLog, rep: InstallReport) -> InstallReport:
+    failure: StepFailed | None = None
+    verify_problems: list[str] = []
+    try:
+        with interrupts_raise():
+            snap = txn.begin()
+            if snap is not None:
+                rep.snapshot = {"files": snap.files, "seconds": snap.seconds, "linked_mb": round(snap.linked_bytes / 1e6, 1),
+                                "copied_mb": round(snap.copied_bytes / 1e6, 1), "unreadable": len(snap.failed)}
+            with view:
+                for i, step in enumerate(steps):
+                    view.start_step(i + 1, len(steps), step.title)
+                    txn.record(step.title)
+                    if step.kind == "remove":
+                        assert step.removal is not None
+                        fails = remove_files(step.removal.paths, keep=(step.removal.location,))
+                        rep.steps[offset + i].update(ok=not fails)
+                        view.end_step(not fails)
+                        log.section(f"removed {step.removal.describe()}: {len(step.removal.paths)} paths, {len(fails)} failures")
+                        if fails:
+                            raise StepFailed(step, None, "could not delete: " + "; ".join(fails[:3]))
+                        continue
+                    assert step.command is not None
+                    res = run_step(step.command, log, view, on_start=txn.child_started)
+                    rep.steps[offset + i].update(rc=res.returncode, seconds=round(res.seconds, 1), ok=res.ok)
+                    slow = res.parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))) if res.parser else []
+                    for d in slow[:1]:
+                        rep.hints.append(mirror_hint(f"{d.name} came at {d.kbps:.0f} kB/s"))
+                    view.end_step(res.ok)
+                    if not res.ok:
+                        raise StepFailed(step, res)
+            if opts.verify:
+                names = verify_names(pkgs)
+                if names:
+                    ui.message(f"Verifying {', '.join(names)} on this machine (a real workload in a child process) ...")
+                    found = run_verify(target, names, opts.timeout)
+                    rep.verify = [dict(f.to_dict(), framework=n) for n, fs in found.items() for f in fs]
+                    gpu = {module_of(p.get("dist") or p["name"]) for p in pkgs if p.get("gpu")}
+                    verify_problems = judge_verify(found, gpu)
+                    if verify_problems and not opts.keep_on_verify_failure:
+                        raise VerifyFailed("; ".join(verify_problems))
+    except StepFailed as exc:
+        failure = exc
+    except VerifyFailed:
+        pass
+    except KeyboardInterrupt as exc:
+        ui.message("Interrupted: rolling back (this finishes even if you press Ctrl-C again) ...")
+        rb = txn.rollback(lambda: ui.message("Still rolling back; please wait."))
+        rep.status = "interrupted"
+        rep.error = str(exc) or "interrupted"
+        rep.rollback = _rollback_dict(rb)
+        raise
+    if failure is None and not (verify_problems and not opts.keep_on_verify_failure):
+        after, ok = _freeze(installer)
+        if ok and txn.snapshot is not None:
+            from gpuready.install.snapshot import freeze_diff
+
+            rep.changes = freeze_diff(txn.snapshot.freeze, after)
+        txn.commit()
+        rep.status = "installed"
+        if verify_problems:
+            rep.hints.append("verify failed, and --keep-on-verify-failure kept the install: " + "; ".join(verify_problems))
+        return rep
+    # roll back, then explain
+    ui.message("Rolling back to the state before the install ...")
+    rb = txn.rollback(lambda: ui.message("Still rolling back; please wait."))
+    rep.rollback = _rollback_dict(rb)
+    if failure is not None:
+        rep.status = "rolled-back"
+        rep.failed_step = failure.step.title
+        output = failure.result.output if failure.result is not None else failure.why
+        rep.error = failure.why or f"`{failure.step.display()}` exited with status {failure.result.returncode if failure.result else '?'}"
+        rep.causes = explain_output(output, machine, "install", failure.step.package or None)
+        net_lines = network_trouble(output)
+        if any(c["label"] == "network" for c in rep.causes) or net_lines:
+            if not any(c["label"] == "network" for c in rep.causes):
+                rep.causes.insert(0, {"label": "network", "explanation": "the download failed or timed out",
+                                      "evidence": net_lines, "fix": ""})
+            rep.hints.insert(0, mirror_hint())
+    else:
+        rep.status = "verify-failed"
+        rep.failed_step = "verify"
+        rep.error = "; ".join(verify_problems)
+        for f in rep.verify:
+            if f.get("severity") in ("error", "warning") and f.get("label"):
+                rep.causes.append({"label": f["label"], "explanation": f.get("message", ""), "evidence": list(f.get("evidence", []))[:3],
+                                   "fix": f.get("fix", "")})
+    return rep
+
+
+def _freeze(installer: Installer) -> tuple[list[str], bool]:
+    from gpuready.install.snapshot import freeze
+
+    return freeze(installer.freeze())
+
+
+def _rollback_dict(rb) -> dict:
+    r = rb.restore
+    out = {"exact": rb.exact, "removed_venv": rb.removed_venv, "kept_backup": rb.kept_backup}
+    if r is not None:
+        out.update(removed=len(r.removed), restored=len(r.restored), failed=r.failed[:10], differences=r.differences[:10],
+                   freeze_identical=(r.freeze_before == r.freeze_after) if r.freeze_checked else None, seconds=r.seconds)
+    return out
