@@ -1,0 +1,108 @@
+"""Checks on a built wheel before it is called a success: the binary, then an import.
+
+A build can finish, print "DLIB WILL USE CUDA", and still produce a module that crashes next to
+numpy (libstdc++ linked statically by a second toolchain) or lacks cuDNN. So the extension
+module's NEEDED entries are read (libstdc++.so.6, libcudnn.so.N, libcublas.so.N), and the wheel is
+imported in a child process of the target Python, numpy first, asking the module itself whether
+it was built with CUDA and how many GPUs it sees. A crash is reported as a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gpuready.build.elf import read_dynamic
+from gpuready.build.recipes import Recipe
+from gpuready.proc import MARK, parse_marked_json, run_python
+
+
+@dataclass
+class WheelCheck:
+    module: str = ""
+    needed: list[str] = field(default_factory=list)
+    runpath: list[str] = field(default_factory=list)
+    imported: bool | None = None
+    cuda_build: bool | None = None
+    devices: int | None = None
+    report: dict = field(default_factory=dict)
+    crash: str = ""
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def unpack_wheel(wheel: Path, dest: Path) -> Path:
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(dest)
+        for info in zf.infolist():  # keep the execute bits (zipfile drops them)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(dest / info.filename, mode)
+    return dest
+
+
+def check_wheel(
+    wheel: Path, recipe: Recipe, work: Path, *, python: str | None, expect_gpu: bool, do_import: bool = True,
+    timeout: float = 180.0,
+) -> WheelCheck:
+    out = WheelCheck()
+    tree = unpack_wheel(wheel, work / "check")
+    mods = sorted(p for p in tree.rglob(recipe.binary_glob) if p.is_file())
+    if not mods:
+        out.problems.append(f"the wheel has no {recipe.binary_glob} module")
+        return out
+    mod = mods[0]
+    out.module = str(mod.relative_to(tree))
+    if mod.suffix == ".so" or ".so" in mod.name:
+        try:
+            info = read_dynamic(mod)
+            out.needed, out.runpath = info.needed, info.runpath or info.rpath
+        except (OSError, ValueError) as exc:
+            out.problems.append(f"cannot read {mod.name}: {exc}")
+        for prefix in recipe.needed_libs:
+            if out.needed and not any(n.startswith(prefix) for n in out.needed):
+                if prefix.startswith("libstdc++"):
+                    out.problems.append(
+                        f"{mod.name} does not need {prefix}: libstdc++ was linked statically (a second toolchain such as "
+                        "/opt/gcc); such modules crash next to numpy/torch. Rebuild with the system g++")
+                else:
+                    out.problems.append(f"{mod.name} does not link {prefix}* (NEEDED: {', '.join(out.needed)}): CUDA is not really in it")
+    if not do_import:
+        return out
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tree)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    res = run_python(f"MARK = {MARK!r}\n" + recipe.verify_code, python=python, timeout=timeout, env=env)
+    data = parse_marked_json(res.stdout)
+    if res.signal:
+        out.imported = False
+        out.crash = res.signal
+        out.problems.append(f"importing the built {recipe.import_name} (after numpy) crashed with {res.signal}: {res.tail(3)}")
+        return out
+    if res.timed_out:
+        out.imported = False
+        out.problems.append(f"importing the built {recipe.import_name} hung for {timeout:.0f} s")
+        return out
+    if not data:
+        out.imported = False
+        out.problems.append(f"importing the built {recipe.import_name} failed: {res.tail(4) or res.start_error}")
+        return out
+    out.imported = True
+    out.report = data
+    out.cuda_build = bool(data.get("cuda_build"))
+    out.devices = int(data.get("devices") or 0)
+    if not out.cuda_build:
+        out.problems.append(f"the built {recipe.import_name} says it was built without CUDA")
+    elif expect_gpu and out.devices < 1:
+        err = data.get("device_error") or data.get("dnn_error") or ""
+        out.problems.append(f"the built {recipe.import_name} has CUDA but sees no GPU here" + (f": {err}" if err else ""))
+    elif recipe.name == "opencv" and expect_gpu and not data.get("dnn_cuda_targets"):
+        out.problems.append("cv2.dnn lists no CUDA targets: the dnn CUDA backend is missing")
+    return out

@@ -1,0 +1,310 @@
+"""`gpuready build` and `gpuready cache`: argument parsing and rendering only.
+
+The work is in `builder.build_wheel` (and `settings.build_settings` for --dry-run); the wheel
+folder is `cache`. Exit codes: 0 built (or found in the cache), 1 the build failed or would be
+blocked, 2 bad usage or unreadable input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from gpuready.cli import machine_option
+
+TOOLKIT_CHOICES = ("auto", "system", "conda", "pip-wheels")
+
+
+def _pip_args(offline: Path | None, index_url: str | None) -> tuple[str, ...]:
+    args: list[str] = []
+    if offline is not None:
+        args += ["--no-index", "--find-links", str(offline)]
+    if index_url:
+        args += ["--index-url", index_url]
+    return tuple(args)
+
+
+def _find_in(folder: Path, names: list[str]) -> Path | None:
+    for n in names:
+        p = folder / n
+        if p.is_file():
+            return p
+    return None
+
+
+@click.command(name="build")
+@click.argument("package")
+@click.option("--cuda-arch", "cuda_arch", multiple=True, metavar="LIST",
+              help="GPU architectures to build for, e.g. 8.6,9.0 (default: this machine's GPUs).")
+@click.option("--version", "version", default=None, help="Package version (default: the recipe's pinned one).")
+@click.option("--sdist", "sdist", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Build from this sdist, source tarball or source folder (default: the pinned sdist, downloaded if needed).")
+@click.option("--method", type=click.Choice(["pip-wheel", "cmake-tree"]), default=None,
+              help="pip-wheel: the sdist's own build; cmake-tree: CMake on a source tree (default: from the source).")
+@click.option("--python", "python", default=None, help="Build for this interpreter (default: the one running gpuready).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 1024), default=None, help="Parallel compile jobs (default: all cores).")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also copy the wheel here (it is always kept in the cache).")
+@click.option("--toolkit", type=click.Choice(TOOLKIT_CHOICES), default="auto", show_default=True,
+              help="Where the CUDA toolkit comes from: auto = a system/conda one when it fits, else NVIDIA's pip wheels.")
+@click.option("--offline", "offline", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="No network: take sdists and wheels (toolkit, build requirements) from this folder only.")
+@click.option("--index-url", default=None, help="Package index (mirror) for the sdist and toolkit wheels.")
+@click.option("--isolation/--no-isolation", "isolation", default=None,
+              help="pip build isolation (default: off when the target Python has the build requirements).")
+@click.option("--no-cache", "no_cache", is_flag=True, help="Build even when a matching wheel is in the cache.")
+@click.option("--no-verify", "no_verify", is_flag=True, help="Skip importing the built wheel in a child process.")
+@click.option("--keep-work", is_flag=True, help="Keep the build folder (for debugging).")
+@click.option("--timeout", type=click.IntRange(60), default=4 * 3600, show_default=True, help="Seconds per build step.")
+@click.option("--dry-run", is_flag=True, help="Print the settings, the commands and the cache key; build nothing.")
+@click.option("--trim", "trim", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Only write a trimmed source tarball of this sdist (OpenCV: 152 MB -> 8 MB) into --out, and stop.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--progress/--no-progress", "progress", default=None, help="Progress bars (default: when stderr is a terminal).")
+@machine_option
+def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, toolkit, offline, index_url, isolation,
+          no_cache, no_verify, keep_work, timeout, dry_run, trim, as_json, progress, machine_file) -> None:
+    """Build dlib or OpenCV with CUDA from source into a cached wheel.
+
+    The recipe picks the toolkit (system, conda, or assembled from NVIDIA's pip wheels), one cuDNN
+    (header and library from the same copy), a host compiler nvcc accepts, and this machine's GPU
+    architectures; it fails loudly when the build log does not confirm CUDA.
+    """
+    from gpuready.build.recipes import find_recipe, recipes
+
+    recipe = find_recipe(package)
+    if recipe is None:
+        raise click.UsageError(f"no build recipe for {package!r}; gpuready builds: {', '.join(r.name for r in recipes())}")
+    if trim is not None:
+        _do_trim(recipe.name, trim, out_dir, as_json)
+        return
+    if machine_file is not None and not dry_run:
+        raise click.UsageError("a build runs on this machine; --machine works with --dry-run only")
+    from gpuready.build.settings import BuildSettingsError, parse_archs
+
+    try:
+        archs = parse_archs(list(cuda_arch)) if cuda_arch else None
+    except BuildSettingsError as exc:
+        raise click.BadParameter(str(exc), param_hint="--cuda-arch") from None
+    if offline is not None and sdist is None:
+        from gpuready.build.recipes import sources_for
+
+        wanted = [s.filename for s in sources_for(recipe.name) if not version or version in (s.version, s.library_version)]
+        sdist = _find_in(offline, wanted)
+        if sdist is None:
+            trimmed = sorted(offline.glob("ocv-trim-*.tar.gz")) if recipe.name == "opencv" else []
+            sdist = trimmed[-1] if trimmed else None
+        if sdist is None:
+            raise click.UsageError(f"--offline {offline}: no source for {recipe.name} there (looked for {', '.join(wanted) or 'a pinned sdist'})")
+    from gpuready.cli import get_machine
+
+    machine = get_machine(machine_file, python, frameworks=False)
+    if dry_run:
+        _dry_run(machine, recipe.name, version, archs, method, jobs, toolkit, sdist, as_json)
+        return
+    from gpuready.build.builder import build_wheel
+    from gpuready.build.runner import stderr_is_tty
+    from gpuready.build.source import SourceError
+
+    show = (not as_json and stderr_is_tty()) if progress is None else progress
+    try:
+        result = build_wheel(
+            machine, recipe.name, version=version, sdist=sdist, cuda_archs=archs, python=python, jobs=jobs,
+            progress=show, use_cache=not no_cache, method=method, out_dir=out_dir, pip_args=_pip_args(offline, index_url),
+            isolation=isolation, toolkit=toolkit, verify=not no_verify, keep_work=keep_work, timeout=float(timeout),
+        )
+    except (SourceError, BuildSettingsError) as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        _render_result(result)
+    sys.exit(0 if result.ok else 1)
+
+
+def _do_trim(recipe: str, sdist: Path, out_dir: Path | None, as_json: bool) -> None:
+    from gpuready.build.trim import rule_for, trim_sdist
+
+    if rule_for(recipe) is None:
+        raise click.UsageError(f"the {recipe} recipe has no trim rule")
+    out_dir = out_dir or Path.cwd()
+    version = sdist.name.rsplit("-", 1)[-1].replace(".tar.gz", "")
+    out = out_dir / f"{rule_for(recipe).top}-{version}.tar.gz"
+    try:
+        res = trim_sdist(sdist, out, recipe)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"path": str(res.path), "files": res.files, "bytes_in": res.bytes_in,
+                               "bytes_out": res.bytes_out, "manifest": res.manifest}, indent=2))
+    else:
+        click.echo(f"trimmed {sdist.name} ({res.bytes_in / 1e6:.1f} MB) -> {res.path} ({res.bytes_out / 1e6:.1f} MB, {res.files} files)")
+        click.echo(f"build it with: gpuready build {recipe} --sdist {res.path}")
+
+
+def _dry_run(machine, package, version, archs, method, jobs, toolkit, sdist, as_json) -> None:
+    from gpuready.build import cache
+    from gpuready.build.recipes import get_recipe
+    from gpuready.build.settings import build_settings
+
+    recipe = get_recipe(package)
+    if sdist is not None and method is None:
+        from gpuready.build.source import SourceError, identify
+
+        try:
+            src = identify(sdist, recipe)
+        except SourceError as exc:
+            raise click.UsageError(str(exc)) from None
+        method = "cmake-tree" if src.kind == "tree" else "pip-wheel"
+        version = version or src.version or None
+    s = build_settings(machine, package, version, archs, method=method, jobs=jobs, toolkit=toolkit)
+    key = cache.key_from_settings(s)
+    hit = cache.lookup(key)
+    commands = _commands(s, sdist)
+    if as_json:
+        click.echo(json.dumps({"settings": s, "cache_key": key.to_dict(), "cached": str(hit.path) if hit else None,
+                               "commands": commands}, indent=2, default=str))
+    else:
+        from gpuready.report.terminal import console
+
+        con = console()
+        _render_settings(con, s)
+        con.print(f"[bold]cache key[/] {key.requirement}  ({key.python_tag}, {key.platform})"
+                  + (f"  [green]cached: {hit.path}[/]" if hit else "  [dim]not cached[/]"))
+        con.print("[bold]commands[/]")
+        for c in commands:
+            con.print("  " + c, highlight=False, soft_wrap=True)
+    sys.exit(1 if s["problems"] else 0)
+
+
+def _commands(s: dict, sdist: Path | None) -> list[str]:
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in s["env"].items())
+    src = str(sdist) if sdist else f"{s['dist']}-{s['version']} sdist"
+    out = []
+    if s["toolkit_source"] == "pip-wheels" and s["toolkit_pending"]:
+        out.append(f"# assemble CUDA {s['cuda_version']} from pip wheels into {s['cuda_root']}")
+    if s["cudnn"].get("link"):
+        out.append(f"ln -s {Path(s['cudnn']['library']).name} {s['cudnn']['link']}")
+    if s["method"] == "cmake-tree":
+        out.append(f"cmake -S <tree>/opencv -B build -G Ninja -DCMAKE_INSTALL_PREFIX=stage " + " ".join(shlex.quote(a) for a in s["cmake_args"]))
+        out.append(f"cmake --build build --parallel {s['jobs']} && cmake --install build  # then pack stage/python/cv2 into a wheel")
+    else:
+        out.append(f"{env} python -m pip wheel --no-deps --no-cache-dir -v -w wheelhouse {shlex.quote(src)}")
+    return out
+
+
+def _render_settings(con, s: dict) -> None:
+    from rich.table import Table
+
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("recipe", f"{s['recipe']} {s['version']} ({s['method']}, recipe v{s['recipe_version']})")
+    t.add_row("GPU archs", ", ".join(s["cuda_arch_bin"]) or "-")
+    t.add_row("CUDA toolkit", f"{s['toolkit_source'] or 'none'} {s['cuda_version']} {s['cuda_root']}".strip())
+    c = s["cudnn"]
+    t.add_row("cuDNN", f"{c.get('version') or '-'} ({c.get('origin') or '-'}) {c.get('include_dir', '')} + {c.get('library', '')}")
+    t.add_row("host compiler", f"{s['host_compiler_version']} {s['host_compiler']} " + ("[green]ok[/]" if s["host_compiler_ok"] else "[red]refused[/]"))
+    con.print(t)
+    for r in s["reasons"]:
+        con.print(f"  [dim]- {r}[/]", highlight=False)
+    for w in s["warnings"]:
+        con.print(f"  [yellow]! {w}[/]", highlight=False)
+    for p in s["problems"]:
+        con.print(f"  [bold red]✗ {p}[/]", highlight=False)
+
+
+def _render_result(r) -> None:
+    from gpuready.report.terminal import console
+
+    con = console()
+    if r.ok:
+        how = "found in the cache" if r.cached else f"built in {r.seconds:.0f} s"
+        con.print(f"[green]✓[/] {r.package} {r.version}: {how}, CUDA confirmed")
+        con.print(f"  wheel: {r.wheel}")
+        con.print(f"  install: pip install {r.wheel}   (or: pip install --find-links {r.wheel.parent} '{r.requirement}')",
+                  highlight=False, soft_wrap=True)
+        if r.check.get("report"):
+            con.print(f"  import check: {json.dumps(r.check['report'])}", highlight=False, soft_wrap=True)
+        if r.steps:
+            con.print("  time: " + ", ".join(f"{k} {v:.0f} s" for k, v in r.steps.items()), highlight=False)
+    else:
+        con.print(f"[bold red]✗[/] {r.package} {r.version}: build failed" + (f" [{r.label}]" if r.label else ""))
+        for p in r.problems:
+            con.print(f"  - {p}", highlight=False, soft_wrap=True)
+        if r.fix:
+            con.print(f"  fix: {r.fix}", highlight=False, soft_wrap=True)
+        if r.cause is not None:
+            label = getattr(r.cause, "label", "")
+            fix = getattr(r.cause, "fix", "")
+            con.print(f"  explain: {label}" + (f": {fix}" if fix else ""), highlight=False, soft_wrap=True)
+    for w in r.warnings:
+        con.print(f"  [yellow]! {w}[/]", highlight=False, soft_wrap=True)
+    con.print(f"  log: {r.log}", highlight=False)
+
+
+# --- cache ---------------------------------------------------------------------------------------
+
+
+@click.group(name="cache")
+def cache() -> None:
+    """List, locate or clear the wheel cache (a folder pip and uv read with --find-links)."""
+
+
+@cache.command(name="list")
+@click.option("--package", default=None, help="Only this package's wheels.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+def cache_list(package, as_json) -> None:
+    """The cached wheels: package, version label (CUDA, cuDNN, archs, recipe), tags, size."""
+    from gpuready.build import cache as c
+
+    entries = c.list_entries(package=package)
+    if as_json:
+        click.echo(json.dumps({"dir": str(c.cache_dir()), "entries": [e.to_dict() for e in entries]}, indent=2))
+        return
+    from rich.table import Table
+
+    from gpuready.report.terminal import console
+
+    con = console()
+    if not entries:
+        con.print(f"no wheels in {c.cache_dir()}")
+        return
+    t = Table(title=str(c.cache_dir()), title_justify="left")
+    for col in ("package", "version", "variant", "tags", "size", "stored"):
+        t.add_column(col)
+    for e in entries:
+        t.add_row(e.name, e.version.split("+")[0], e.local_label or "-", ", ".join(e.tags), f"{e.size / 1e6:.1f} MB",
+                  str(e.info.get("stored_at", ""))[:19])
+    con.print(t)
+
+
+@cache.command(name="path")
+def cache_path() -> None:
+    """Print the cache folder (for pip/uv --find-links)."""
+    from gpuready.build import cache as c
+
+    click.echo(str(c.cache_dir()))
+
+
+@cache.command(name="clear")
+@click.argument("package", required=False)
+@click.option("--yes", is_flag=True, help="Do not ask.")
+def cache_clear(package, yes) -> None:
+    """Remove cached wheels (all, or one PACKAGE's)."""
+    from gpuready.build import cache as c
+
+    entries = c.list_entries(package=package)
+    if not entries:
+        click.echo(f"nothing to remove in {c.cache_dir()}")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError(f"would remove {len(entries)} wheel(s) from {c.cache_dir()}; pass --yes to confirm")
+        click.confirm(f"remove {len(entries)} wheel(s) from {c.cache_dir()}?", abort=True)
+    removed = c.clear(package)
+    click.echo(f"removed {sum(1 for p in removed if p.suffix == '.whl')} wheel(s) from {c.cache_dir()}")

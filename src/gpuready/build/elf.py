@@ -1,0 +1,122 @@
+"""The dynamic section of an ELF shared object: NEEDED libraries and RUNPATH, in pure Python.
+
+Why not `readelf -d`: binutils is not everywhere (a slim container, a conda env without it), and
+this check is what proves a built module is sound: it must need `libstdc++.so.6` (a module that
+links libstdc++ statically crashed next to numpy and torch on the test machine), `libcudnn.so.N`
+and `libcublas.so.N` (else CUDA was not really linked), and its RUNPATH says where it will look.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_RPATH, DT_RUNPATH = 0, 1, 5, 10, 15, 29
+PT_LOAD, PT_DYNAMIC = 1, 2
+
+
+class NotELF(ValueError):
+    """Not an ELF file (or a truncated one)."""
+
+
+@dataclass
+class DynamicInfo:
+    needed: list[str] = field(default_factory=list)
+    runpath: list[str] = field(default_factory=list)
+    rpath: list[str] = field(default_factory=list)
+    machine: int = 0
+
+    def needs(self, prefix: str) -> bool:
+        return any(n.startswith(prefix) for n in self.needed)
+
+
+def read_dynamic(path: str | Path) -> DynamicInfo:
+    data = Path(path).read_bytes()
+    if data[:4] != b"\x7fELF":
+        raise NotELF(f"{path}: not an ELF file")
+    cls, enc = data[4], data[5]
+    if cls not in (1, 2) or enc not in (1, 2):
+        raise NotELF(f"{path}: unknown ELF class/encoding")
+    e = "<" if enc == 1 else ">"
+    is64 = cls == 2
+    try:
+        if is64:
+            (e_machine,) = struct.unpack_from(e + "H", data, 18)
+            e_phoff, = struct.unpack_from(e + "Q", data, 32)
+            e_phentsize, e_phnum = struct.unpack_from(e + "HH", data, 54)
+        else:
+            (e_machine,) = struct.unpack_from(e + "H", data, 18)
+            e_phoff, = struct.unpack_from(e + "I", data, 28)
+            e_phentsize, e_phnum = struct.unpack_from(e + "HH", data, 42)
+        loads: list[tuple[int, int, int]] = []  # (vaddr, offset, filesz)
+        dyn_off = dyn_size = None
+        for i in range(e_phnum):
+            off = e_phoff + i * e_phentsize
+            if is64:
+                p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(e + "IIQQQQ", data, off)
+            else:
+                p_type, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(e + "IIIII", data, off)
+            if p_type == PT_LOAD:
+                loads.append((p_vaddr, p_offset, p_filesz))
+            elif p_type == PT_DYNAMIC:
+                dyn_off, dyn_size = p_offset, p_filesz
+        info = DynamicInfo(machine=e_machine)
+        if dyn_off is None:
+            return info  # a static object: nothing needed
+        entries: list[tuple[int, int]] = []
+        step = 16 if is64 else 8
+        fmt = e + ("qQ" if is64 else "iI")
+        for pos in range(dyn_off, dyn_off + dyn_size, step):
+            tag, val = struct.unpack_from(fmt, data, pos)
+            if tag == DT_NULL:
+                break
+            entries.append((tag, val))
+        strtab_vaddr = next((v for t, v in entries if t == DT_STRTAB), None)
+        if strtab_vaddr is None:
+            return info
+        strtab = _vaddr_to_offset(strtab_vaddr, loads)
+
+        def string(offset: int) -> str:
+            start = strtab + offset
+            end = data.index(b"\x00", start)
+            return data[start:end].decode("utf-8", errors="replace")
+
+        for tag, val in entries:
+            if tag == DT_NEEDED:
+                info.needed.append(string(val))
+            elif tag == DT_RUNPATH:
+                info.runpath.extend(p for p in string(val).split(":") if p)
+            elif tag == DT_RPATH:
+                info.rpath.extend(p for p in string(val).split(":") if p)
+        return info
+    except (struct.error, ValueError) as exc:
+        if isinstance(exc, NotELF):
+            raise
+        raise NotELF(f"{path}: truncated or malformed ELF ({exc})") from None
+
+
+def _vaddr_to_offset(vaddr: int, loads: list[tuple[int, int, int]]) -> int:
+    for seg_vaddr, seg_off, seg_size in loads:
+        if seg_vaddr <= vaddr < seg_vaddr + max(seg_size, 1):
+            return vaddr - seg_vaddr + seg_off
+    return vaddr  # unmapped: assume file offset == address (objects with no program headers)
+
+
+def check_module(path: str | Path, needed_prefixes: tuple[str, ...]) -> list[str]:
+    """Problems with a built extension module: missing NEEDED entries (by prefix)."""
+    try:
+        info = read_dynamic(path)
+    except (NotELF, OSError) as exc:
+        return [str(exc)]
+    problems = []
+    for prefix in needed_prefixes:
+        if not info.needs(prefix):
+            if prefix.startswith("libstdc++"):
+                problems.append(
+                    f"{Path(path).name} does not need {prefix}: it links libstdc++ statically (a second toolchain such as "
+                    "/opt/gcc), which crashes next to numpy/torch; rebuild with the system g++"
+                )
+            else:
+                problems.append(f"{Path(path).name} does not link {prefix}* (NEEDED: {', '.join(info.needed) or 'none'})")
+    return problems

@@ -1,0 +1,697 @@
+"""The settings of one source build on one machine: toolkit, cuDNN, compiler, archs, env, CMake args.
+
+This is where "the build quietly drops CUDA, picks the wrong architecture, mixes two cuDNNs, or
+needs a compiler nvcc refuses" is prevented: every choice is made here, on purpose, from the
+`Machine` and the recipe data, with a reason for each and a problem for each thing that would
+block the build. `plan` calls `build_settings` to fill its "build" entry; `build_wheel` runs
+what it returns. Nothing here runs a build or changes the machine; it only looks at the file
+system to check what a saved machine cannot say (does this toolkit have libcublas.so?), and only
+when the paths exist here.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from gpuready.build import toolkit as tkmod
+from gpuready.build.recipes import (
+    Recipe,
+    Setting,
+    find_recipe,
+    known_source,
+    settings_rows,
+    toolkit_for_major,
+    toolkit_wheels,
+    version_limits,
+)
+from gpuready.knowledge.cuda import (
+    arch_list,
+    cc_int,
+    cc_str,
+    cuda_mm,
+    driver_runs_cuda,
+    host_compiler_limit,
+    vtuple,
+)
+from gpuready.machine import Compiler, CudaToolkit, Cudnn, Machine
+
+# Toolkit origins in the order a deliberate choice outranks an incidental one.
+_ORIGIN_RANK = {"CUDA_HOME": 0, "CUDA_PATH": 0, "CUDA_ROOT": 0, "CUDAToolkit_ROOT": 0, "CUDA_TOOLKIT_ROOT_DIR": 0,
+                "PATH": 1, "conda": 2, "system": 3, "pip": 4}
+
+
+class BuildSettingsError(ValueError):
+    """Asked for a package no recipe builds, or an unreadable --cuda-arch value."""
+
+
+def is_local(machine: Machine) -> bool:
+    """Is `machine` this machine? Only then may a path in it be looked at here: a saved machine's
+    /usr/local/cuda is not this host's /usr/local/cuda (hostnames alone repeat: "vm", "localhost")."""
+    import socket
+
+    if not machine.hostname or machine.hostname != socket.gethostname():
+        return False
+    if machine.python.executable and not os.path.exists(machine.python.executable):
+        return False
+    return all(os.path.isdir(tk.root) for tk in machine.toolkits)
+
+
+# --- architectures -------------------------------------------------------------------------------
+
+
+def parse_archs(values: list[str] | tuple[str, ...] | str | None) -> list[str]:
+    """ "8.6,9.0" / ["86", "sm_90"] -> ["8.6", "9.0"] (sorted, unique). Raises BuildSettingsError."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    out: set[int] = set()
+    for chunk in values:
+        for item in re.split(r"[,;\s]+", str(chunk).strip()):
+            if not item:
+                continue
+            m = re.fullmatch(r"(?:sm_|compute_)?(\d+)(?:\.(\d+))?[af]?", item.strip().lower())
+            if not m:
+                raise BuildSettingsError(f"not a CUDA architecture: {item!r} (use 8.6, 86 or sm_86)")
+            num = int(m.group(1)) * 10 + int(m.group(2)) if m.group(2) is not None else int(m.group(1))
+            if num < 10:  # "9" -> 9.0
+                num *= 10
+            out.add(num)
+    return [cc_str(n) for n in sorted(out)]
+
+
+def machine_archs(machine: Machine) -> list[str]:
+    return sorted({g.compute_capability for g in machine.gpus if g.compute_capability}, key=cc_int)
+
+
+def format_archs(archs: list[str], style: str, sep: str) -> str:
+    if style == "sm":
+        return sep.join(str(cc_int(a)) for a in archs)
+    return sep.join(archs)
+
+
+# --- toolkit -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ToolkitChoice:
+    source: str  # "system", "conda", "pip-wheels", or "" when none
+    root: str = ""
+    nvcc: str = ""
+    version: str = ""
+    lib_dir: str = ""
+    pending: bool = False  # pip-wheels: not assembled yet
+    reasons: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def toolkit_lib_dir(root: str) -> str:
+    for sub in ("lib64", "lib", os.path.join("lib", "x64"), os.path.join("targets", "x86_64-linux", "lib")):
+        if os.path.isdir(os.path.join(root, sub)):
+            return os.path.join(root, sub)
+    return os.path.join(root, "lib64")
+
+
+def toolkit_missing_libs(root: str, libs: tuple[str, ...], local: bool = True) -> list[str] | None:
+    """The recipe's libraries this toolkit lacks, or None when that can't be looked at here."""
+    if not local or not os.path.isdir(root):
+        return None
+    missing = []
+    dirs = [os.path.join(root, d) for d in ("lib64", "lib", os.path.join("lib", "x64"), os.path.join("targets", "x86_64-linux", "lib"))]
+    for lib in libs:
+        pats = [f"lib{lib}.so*", f"{lib}.lib", f"{lib}64_*.dll"]
+        if not any(glob.glob(os.path.join(d, p)) for d in dirs for p in pats):
+            missing.append(lib)
+    return missing
+
+
+def _can_target(cuda: str, archs: list[str]) -> list[str]:
+    """The archs this toolkit can't build for (empty: all fine, or the data doesn't say)."""
+    row = arch_list(cuda)
+    if row is None:
+        return []
+    return [a for a in archs if cc_int(a) not in row.sm]
+
+
+def choose_toolkit(machine: Machine, archs: list[str], recipe: Recipe, prefer: str = "auto", local: bool = True) -> ToolkitChoice:
+    """A system/conda toolkit when one fits (driver runs it, targets every GPU, has the libraries);
+    else a toolkit assembled from NVIDIA's pip wheels for the newest CUDA major the driver runs."""
+    os_name = machine.os.system
+    driver = machine.driver.version
+    reasons: list[str] = []
+    rejected: list[str] = []
+    cands = sorted(
+        (tk for tk in machine.toolkits if tk.nvcc and tk.origin != "pip"),
+        key=lambda tk: (_ORIGIN_RANK.get(tk.origin, 3), tuple(-x for x in vtuple(tk.version))),
+    )
+    if prefer != "pip-wheels":
+        for tk in cands:
+            why = _toolkit_misfit(tk, machine, archs, recipe, local)
+            if why:
+                rejected.append(f"CUDA {tk.version or '?'} at {tk.root}: {why}")
+                continue
+            source = "conda" if tk.origin == "conda" else "system"
+            libs = (f"has {', '.join(recipe.toolkit_libs)}" if local
+                    else f"should have {', '.join(recipe.toolkit_libs)} (not checked: a saved machine)")
+            reasons.append(f"CUDA toolkit {tk.version} at {tk.root} ({tk.origin}): the driver runs it, it targets "
+                           f"{', '.join(archs) or 'the requested GPUs'} and {libs}")
+            reasons.extend(f"not chosen: {r}" for r in rejected)
+            return ToolkitChoice(source, tk.root, tk.nvcc, tk.version, toolkit_lib_dir(tk.root), reasons=reasons)
+        if prefer in ("system", "conda"):
+            return ToolkitChoice("", reasons=[f"not chosen: {r}" for r in rejected],
+                                 problems=["no system or conda CUDA toolkit fits: " + ("; ".join(rejected) or "none found")])
+    # --- pip wheels
+    problems: list[str] = []
+    if os_name != "linux":
+        problems.append(f"no CUDA toolkit fits and a toolkit from pip wheels is assembled on Linux only; install the CUDA toolkit"
+                        + (f" ({'; '.join(rejected)})" if rejected else ""))
+        return ToolkitChoice("", reasons=[f"not chosen: {r}" for r in rejected], problems=problems)
+    driver_cuda = machine.driver.cuda_version
+    majors = [row.cuda_major for row in sorted(toolkit_wheels(), key=lambda r: -r.cuda_major)]
+    chosen = None
+    for major in majors:
+        row = toolkit_for_major(major)
+        mm = driver_cuda if driver_cuda and vtuple(driver_cuda)[:1] == (major,) else row.default_minor
+        if driver and not driver_runs_cuda(driver, mm, os_name):
+            continue
+        if _can_target(mm, archs):
+            continue
+        chosen = mm
+        break
+    if chosen is None:
+        if driver:
+            problems.append(f"no CUDA toolkit from pip wheels both runs on driver {driver} and builds for "
+                            f"{', '.join(archs)}")
+        else:
+            problems.append(f"no CUDA toolkit from pip wheels builds for {', '.join(archs)}")
+        return ToolkitChoice("", reasons=[f"not chosen: {r}" for r in rejected], problems=problems)
+    root = tkmod.toolkit_root(chosen)
+    assembled = tkmod.load(root)
+    pending = assembled is None or not tkmod.has_extras(assembled, recipe.toolkit_extras)
+    why = "; ".join(rejected) if rejected else "no CUDA toolkit with nvcc on this machine"
+    reasons.append(f"CUDA {chosen} from NVIDIA's pip wheels in {root} ({why}); "
+                   + ("to be assembled before the build (needs the wheels: network or --offline DIR)" if pending else "already assembled"))
+    return ToolkitChoice(
+        "pip-wheels", str(root), str(root / "bin" / "nvcc"),
+        assembled.version if assembled and not pending else chosen, str(root / "lib64"), pending=pending, reasons=reasons,
+    )
+
+
+def _toolkit_misfit(tk: CudaToolkit, machine: Machine, archs: list[str], recipe: Recipe, local: bool) -> str:
+    if not tk.version:
+        return "version unknown"
+    if machine.driver.version and not driver_runs_cuda(machine.driver.version, tk.version, machine.os.system):
+        return f"driver {machine.driver.version} is too old for it"
+    bad = _can_target(tk.version, archs)
+    if bad:
+        return f"it cannot build for {', '.join(bad)}"
+    missing = toolkit_missing_libs(tk.root, recipe.toolkit_libs, local)
+    if missing:
+        return f"it has no {', '.join('lib' + m for m in missing)}"
+    return ""
+
+
+# --- cuDNN ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CudnnChoice:
+    origin: str = ""  # "pip", "system", "toolkit", "conda", "pip-wheels"
+    version: str = ""
+    root: str = ""
+    include_dir: str = ""
+    library: str = ""  # the library file (libcudnn.so.9)
+    library_dir: str = ""
+    link: str = ""  # libcudnn.so to create (recipes that need the unversioned name)
+    reasons: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _cudnn_include_dir(c: Cudnn, local: bool) -> str:
+    """The folder holding cudnn.h for this cuDNN (Debian's cudnn_version_v9.h sits in the triplet
+    folder while cudnn.h is linked into /usr/include by alternatives)."""
+    if not c.header:
+        return ""
+    d = os.path.dirname(c.header)
+    if local and os.path.isfile(os.path.join(d, "cudnn.h")):
+        return d
+    if re.fullmatch(r"cudnn(?:_version)?_v\d+\.h", os.path.basename(c.header)):
+        parent = os.path.dirname(d)
+        if not local or os.path.isfile(os.path.join(parent, "cudnn.h")):
+            return parent
+    return d
+
+
+def _cudnn_root(c: Cudnn, include_dir: str) -> str:
+    if c.origin == "pip":
+        return os.path.dirname(include_dir)
+    if include_dir.startswith("/usr/include"):
+        return "/usr"
+    return os.path.dirname(include_dir)
+
+
+def _pip_cudnn_cuda_major(c: Cudnn, local: bool) -> int | None:
+    """For a pip cuDNN: the CUDA major of the wheel (nvidia_cudnn_cu13-*.dist-info), None when unknown."""
+    sp = c.library.split(os.sep + "nvidia" + os.sep)[0] if os.sep + "nvidia" + os.sep in c.library else ""
+    if not local or not sp or not os.path.isdir(sp):
+        return None
+    for d in glob.glob(os.path.join(sp, "nvidia_cudnn_cu*.dist-info")):
+        m = re.search(r"nvidia_cudnn_cu(\d+)-", os.path.basename(d))
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def choose_cudnn(machine: Machine, tk: ToolkitChoice, recipe: Recipe, local: bool = True) -> CudnnChoice:
+    """One cuDNN, header and library from the same copy.
+
+    Preference: the cuDNN in the target environment's site-packages (the copy torch & co. load, so
+    one process gets one cuDNN), then a system/toolkit/conda copy, then the cuDNN wheel of a
+    pip-wheel toolkit. Each copy must match the toolkit's CUDA major where that can be told.
+    """
+    want_major = vtuple(tk.version)[:1]
+    ok: list[tuple[int, Cudnn]] = []
+    notes: list[str] = []
+    for c in machine.cudnns:
+        if not c.header or not c.library:
+            notes.append(f"cuDNN {c.version or '?'} ({c.origin}) lacks {'its header' if not c.header else 'its library'}")
+            continue
+        if vtuple(c.version) < vtuple(recipe.cudnn_min):
+            notes.append(f"cuDNN {c.version} ({c.origin}) is older than {recipe.cudnn_min}")
+            continue
+        if c.origin == "pip":
+            major = _pip_cudnn_cuda_major(c, local)
+            if major is not None and want_major and major != want_major[0]:
+                notes.append(f"cuDNN {c.version} (pip) is built for CUDA {major}, the toolkit is CUDA {tk.version}")
+                continue
+        rank = {"pip": 0, "CUDNN_PATH": 1, "CUDNN_HOME": 1, "CUDNN_ROOT": 1, "CUDNN_ROOT_DIR": 1,
+                "system": 2, "toolkit": 2, "conda": 3}.get(c.origin, 4)
+        ok.append((rank, c))
+    if ok:
+        ok.sort(key=lambda rc: (rc[0], tuple(-x for x in vtuple(rc[1].version))))
+        c = ok[0][1]
+        inc = _cudnn_include_dir(c, local)
+        libdir = os.path.dirname(c.library)
+        choice = CudnnChoice(
+            origin=c.origin, version=c.version, root=_cudnn_root(c, inc), include_dir=inc,
+            library=c.library, library_dir=libdir,
+        )
+        others = [f"{o.version} ({o.origin})" for _, o in ok[1:]]
+        why = "the copy in this environment's site-packages, the one frameworks load" if c.origin == "pip" else f"{c.origin} copy"
+        choice.reasons.append(f"cuDNN {c.version} from {inc} and {c.library}: {why}"
+                              + (f"; header and library both from this copy, not from {', '.join(others)}" if others else ""))
+        _cudnn_library_checks(choice, recipe, local)
+        choice.reasons.extend(f"not chosen: {n}" for n in notes)
+        return choice
+    if tk.source == "pip-wheels":
+        root = tkmod.cudnn_root_for(Path(tk.root))
+        spec = toolkit_for_major(want_major[0]) if want_major else None
+        assembled = tkmod.load(Path(tk.root))
+        choice = CudnnChoice(
+            origin="pip-wheels", version=(assembled.cudnn_version if assembled and assembled.cudnn_version else "9"), root=str(root), include_dir=str(root / "include"),
+            library=str(root / "lib" / "libcudnn.so.9"), library_dir=str(root / "lib"),
+            link=str(root / "lib" / "libcudnn.so") if recipe.cudnn_link else "",
+        )
+        choice.reasons.append(f"cuDNN from the {spec.cudnn_wheel if spec else 'nvidia-cudnn'} wheel of the assembled toolkit ({root})")
+        choice.reasons.extend(f"not chosen: {n}" for n in notes)
+        return choice
+    choice = CudnnChoice()
+    fix = (f"install nvidia-cudnn-cu{want_major[0]} into this environment, or the system cuDNN package"
+           if want_major and want_major[0] >= 11 else f"install a cuDNN >= {recipe.cudnn_min} for CUDA {tk.version or '?'}")
+    choice.problems.append("no usable cuDNN (header + library, >= " + recipe.cudnn_min + ")"
+                           + (": " + "; ".join(notes) if notes else "") + "; " + fix)
+    return choice
+
+
+def _cudnn_library_checks(choice: CudnnChoice, recipe: Recipe, local: bool) -> None:
+    if not recipe.cudnn_link:
+        return
+    plain = os.path.join(choice.library_dir, "libcudnn.so")
+    if local and os.path.exists(plain):
+        return
+    if choice.origin == "pip":
+        choice.link = plain
+        choice.reasons.append(f"the cuDNN wheel ships only {os.path.basename(choice.library)}: the link {plain} is "
+                              "created before the build, inside the wheel's own folder so the module finds cuDNN at import")
+    elif local and os.path.isdir(choice.library_dir):
+        choice.problems.append(f"{choice.library_dir} has no libcudnn.so (only {os.path.basename(choice.library)}): "
+                               "install the cuDNN development package (libcudnn9-dev-cuda-NN), or nvidia-cudnn-cuNN into this environment")
+
+
+# --- host compiler -------------------------------------------------------------------------------
+
+
+@dataclass
+class CompilerChoice:
+    compiler: Compiler | None = None
+    cc: str = ""
+    cxx: str = ""
+    ok: bool = False
+    reasons: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def c_driver_for(cxx: str) -> str:
+    """ "/usr/bin/g++" -> "/usr/bin/gcc", "g++-12" -> "gcc-12", "clang++-17" -> "clang-17", "c++" -> "cc"."""
+    d, name = os.path.split(cxx)
+    for cpp, c in (("g++", "gcc"), ("clang++", "clang"), ("c++", "cc")):
+        if name.startswith(cpp):
+            return os.path.join(d, c + name[len(cpp):])
+    return cxx
+
+
+def compiler_accepted(comp: Compiler, cuda: str) -> bool | None:
+    """Does nvcc `cuda` accept this host compiler? None when the data has no limit for that CUDA."""
+    lim = host_compiler_limit(cuda)
+    if lim is None:
+        return None
+    major = vtuple(comp.version)[:1]
+    if comp.kind == "gcc" and lim.gcc_max is not None and major:
+        return major[0] <= lim.gcc_max
+    if comp.kind == "clang" and lim.clang_max is not None and major:
+        return major[0] <= lim.clang_max
+    if comp.kind == "msvc" and lim.msvc_min is not None and lim.msvc_max_exclusive is not None and comp.msc_ver:
+        return lim.msvc_min <= comp.msc_ver < lim.msvc_max_exclusive
+    return None
+
+
+def choose_compiler(machine: Machine, cuda: str) -> CompilerChoice:
+    """The host compiler, chosen on purpose: one nvcc accepts, the distribution's own (/usr/bin)
+    before any other toolchain (a second toolchain in /opt/gcc built modules that crash next to
+    numpy on the test machine), the newest such."""
+    windows = machine.os.system == "windows"
+    kinds = ("msvc",) if windows else ("gcc", "clang")
+    cands = [c for c in machine.compilers if c.kind in kinds]
+    if not cands:
+        what = "Visual Studio (MSVC)" if windows else "a C++ compiler (g++)"
+        return CompilerChoice(problems=[f"no {what} found: install one ({'build-essential' if not windows else 'VS Build Tools'})"])
+    lim = host_compiler_limit(cuda) if cuda else None
+
+    def rank(c: Compiler) -> tuple:
+        accepted = compiler_accepted(c, cuda) if cuda else None
+        distro = c.path.startswith("/usr/bin/")
+        return (0 if accepted is not False else 1, 0 if (distro or windows) else 1, 0 if c.kind == kinds[0] else 1,
+                tuple(-x for x in vtuple(c.version)))
+
+    cands.sort(key=rank)
+    best = cands[0]
+    accepted = compiler_accepted(best, cuda) if cuda else None
+    cxx = best.path or ("cl" if windows else "g++")
+    choice = CompilerChoice(compiler=best, cxx=cxx, cc=cxx if windows else c_driver_for(cxx))
+    if accepted is False:
+        limit = (f"gcc <= {lim.gcc_max}" if best.kind == "gcc" and lim and lim.gcc_max else
+                 f"clang <= {lim.clang_max}" if best.kind == "clang" and lim and lim.clang_max else
+                 f"Visual Studio {lim.visual_studio}" if lim else "another version")
+        choice.problems.append(f"nvcc {cuda_mm(cuda)} refuses {best.kind} {best.version} ({cxx}); it accepts {limit}: "
+                               f"install one and rerun (it is then picked up), or use a newer CUDA toolkit")
+        return choice
+    choice.ok = True
+    if accepted is None:
+        choice.reasons.append(f"host compiler {best.kind} {best.version} ({cxx}); the data has no host-compiler limit for CUDA {cuda_mm(cuda) or '?'}")
+    else:
+        choice.reasons.append(f"host compiler {best.kind} {best.version} ({cxx}): nvcc {cuda_mm(cuda)} accepts it")
+    others = [c for c in cands[1:] if c.path != best.path]
+    if others:
+        choice.reasons.append("not chosen: " + ", ".join(f"{c.kind} {c.version} ({c.path})" for c in others))
+    return choice
+
+
+# --- limits, conditions, rendering ----------------------------------------------------------------
+
+
+def library_version(recipe: Recipe, version: str) -> str:
+    known = known_source(recipe.name, version)
+    if known and known.library_version:
+        return known.library_version
+    parts = version.split("+")[0].split(".")
+    if recipe.name == "opencv" and len(parts) == 4:  # opencv-python's 4th field is its packaging revision
+        return ".".join(parts[:3])
+    return version
+
+
+def _in(spec: str, version: str) -> bool | None:
+    if not spec:
+        return True
+    if not version:
+        return None
+    try:
+        return Version(version) in SpecifierSet(spec)
+    except (InvalidSpecifier, InvalidVersion):
+        return None
+
+
+def check_limits(recipe: Recipe, version: str, cuda: str, cudnn: str, os_name: str) -> list[dict]:
+    """The recipe's version limits that apply here: [{severity, label, message, fix, source}]."""
+    lib = library_version(recipe, version)
+    hits = []
+    for lim in version_limits():
+        if lim.recipe != recipe.name:
+            continue
+        if lim.os and lim.os != os_name:
+            continue
+        if not _in(lim.versions, lib) or _in(lim.cuda, cuda) is not True or _in(lim.cudnn, cudnn) is not True:
+            continue
+        hits.append({
+            "severity": lim.severity, "label": lim.label, "message": lim.message.format(version=version),
+            "fix": lim.fix, "source": lim.source,
+        })
+    return hits
+
+
+def pick_version(machine: Machine, package: str, cuda: str = "", cudnn: str = "") -> str:
+    """The newest pinned source version of `package` that no "error" limit blocks here ("" if none)."""
+    from gpuready.build.recipes import sources_for
+
+    recipe = find_recipe(package)
+    if recipe is None:
+        return ""
+    versions = sorted({s.version for s in sources_for(recipe.name)} | {recipe.default_version},
+                      key=lambda v: Version(v), reverse=True)
+    clean = []
+    for v in versions:
+        hits = check_limits(recipe, v, cuda, cudnn, machine.os.system)
+        if any(h["severity"] == "error" for h in hits):
+            continue
+        clean.append((any(h["severity"] == "warning" for h in hits), v))
+    if not clean:
+        return ""
+    clean.sort(key=lambda wv: (wv[0], [-x for x in Version(wv[1]).release]))
+    return clean[0][1]
+
+
+def condition_holds(when: str, facts: set[str]) -> bool:
+    for cond in (c.strip() for c in when.split(",") if c.strip()):
+        neg = cond.startswith("!")
+        name = cond[1:] if neg else cond
+        if (name in facts) == neg:
+            return False
+    return True
+
+
+class _Ctx(dict):
+    def __missing__(self, key: str) -> str:
+        return f"<{key}>"
+
+
+def render(rows: list[Setting], ctx: dict[str, str]) -> tuple[dict[str, str], list[str], list[dict]]:
+    """(env, cmake args, explained rows) for the rows whose conditions hold; CMake rows first, so
+    an env value may embed the CMake args ({cmake_args})."""
+    fill = _Ctx(ctx)
+    cmake_args: list[str] = []
+    explained: list[dict] = []
+    for r in rows:
+        if r.kind == "cmake":
+            value = r.value.format_map(fill)
+            cmake_args.append(f"-D{r.name}={value}")
+            explained.append({"kind": "cmake", "name": r.name, "value": value, "why": r.why, "source": r.source})
+    fill["cmake_args"] = " ".join(cmake_args)
+    env: dict[str, str] = {}
+    for r in rows:
+        if r.kind == "env":
+            value = r.value.format_map(fill)
+            env[r.name] = value
+            explained.append({"kind": "env", "name": r.name, "value": value, "why": r.why, "source": r.source})
+    return env, cmake_args, explained
+
+
+def python_tag(machine: Machine) -> str:
+    v = vtuple(machine.python.version)
+    impl = {"cpython": "cp", "pypy": "pp"}.get(machine.python.implementation.lower(), "cp")
+    return f"{impl}{v[0]}{v[1]}" if len(v) >= 2 else ""
+
+
+def origin_rpath(toolkit_version: str) -> str:
+    """$ORIGIN-relative folders where a pip-installed CUDA runtime lives, seen from site-packages/cv2/python-3.X/."""
+    major = vtuple(toolkit_version)[:1]
+    row = toolkit_for_major(major[0]) if major else None
+    if row is None:
+        return ""
+    return ";".join(f"$ORIGIN/../../{d}" for d in row.pip_lib_dirs)
+
+
+# --- the contract ------------------------------------------------------------------------------
+
+
+def build_settings(
+    machine: Machine,
+    package: str,
+    version: str | None = None,
+    cuda_archs: list[str] | None = None,
+    *,
+    method: str | None = None,
+    jobs: int | None = None,
+    context: dict[str, str] | None = None,
+    toolkit: str = "auto",
+) -> dict[str, Any]:
+    """Everything needed to build `package` with CUDA on `machine`, with reasons and blockers.
+
+    `context` adds build-time facts (python, python_include, python_library, numpy_include,
+    contrib_modules) the builder knows and a plan does not; placeholders with no value render as
+    "<name>". `toolkit` forces "system", "conda" or "pip-wheels" ("auto": system when one fits).
+    """
+    recipe = find_recipe(package)
+    if recipe is None:
+        from gpuready.build.recipes import recipes
+
+        raise BuildSettingsError(f"no build recipe for {package!r}; gpuready builds: {', '.join(r.name for r in recipes())}")
+    method = method or recipe.default_method
+    if method not in recipe.methods:
+        raise BuildSettingsError(f"recipe {recipe.name} has no method {method!r} (it has {', '.join(recipe.methods)})")
+    version = version or recipe.default_version
+    os_name = machine.os.system
+    reasons: list[str] = []
+    problems: list[str] = []
+    warnings: list[str] = []
+    labelled: list[dict] = []
+
+    def block(label: str, message: str, fix: str = "") -> None:
+        problems.append(message)
+        labelled.append({"label": label, "severity": "error", "message": message, "fix": fix})
+
+    if os_name not in recipe.platforms:
+        block("platform_unsupported", f"gpuready's {recipe.name} recipe does not build on {os_name} "
+              f"({'no CUDA on macOS' if os_name == 'macos' else 'supported: ' + ', '.join(recipe.platforms)})")
+
+    # GPU architectures
+    explicit = parse_archs(cuda_archs) if cuda_archs else []
+    archs = explicit or machine_archs(machine)
+    if explicit:
+        reasons.append(f"GPU architectures {', '.join(archs)} as asked (--cuda-arch)")
+    elif archs:
+        names = ", ".join(sorted({f'{g.name} ({g.compute_capability})' for g in machine.gpus if g.compute_capability}))
+        reasons.append(f"GPU architectures {', '.join(archs)} from this machine's GPUs: {names}")
+    else:
+        block("build_arch_unsupported", "no GPU with a known compute capability here, and no --cuda-arch: "
+              "nothing to build for (CMake's 'native' fails without a GPU)", "pass --cuda-arch, e.g. --cuda-arch 8.6,9.0")
+
+    # toolkit, cuDNN, compiler
+    local = is_local(machine)
+    tk = choose_toolkit(machine, archs, recipe, prefer=toolkit, local=local)
+    reasons.extend(tk.reasons)
+    for p in tk.problems:
+        block("build_cuda_not_found", p)
+    cudnn = choose_cudnn(machine, tk, recipe, local) if tk.source else CudnnChoice()
+    reasons.extend(cudnn.reasons)
+    for p in cudnn.problems:
+        block("build_cudnn_not_found", p)
+    comp = choose_compiler(machine, tk.version)
+    reasons.extend(comp.reasons)
+    for p in comp.problems:
+        block("host_compiler_unsupported" if comp.compiler else "build_toolchain", p)
+    if method == "cmake-tree":
+        if not machine.cmake:
+            block("build_toolchain", "no cmake on PATH: `pip install cmake ninja` (the cmake-tree build runs CMake directly)")
+        elif vtuple(machine.cmake) < vtuple(recipe.min_cmake):
+            block("build_toolchain", f"cmake {machine.cmake} is older than {recipe.min_cmake}: `pip install -U cmake`")
+
+    # version limits
+    lib_version = library_version(recipe, version)
+    for hit in check_limits(recipe, version, tk.version, cudnn.version, os_name):
+        if hit["severity"] == "error":
+            block(hit["label"], hit["message"], hit["fix"])
+        else:
+            warnings.append(f"{hit['message']} ({hit['fix']})")
+            labelled.append({"label": hit["label"], "severity": "warning", "message": hit["message"], "fix": hit["fix"]})
+
+    # render the recipe's settings
+    facts = {f"os:{os_name}", f"method:{method}"}
+    if cudnn.origin:
+        facts.add(f"cudnn:{cudnn.origin}")
+    if tk.source:
+        facts.add(f"toolkit:{tk.source}")
+    ctx_in = dict(context or {})
+    if ctx_in.get("python"):
+        facts.add("python_known")
+    rows = [r for r in settings_rows() if r.recipe == recipe.name and condition_holds(r.when, facts)]
+    jobs = jobs or os.cpu_count() or 2
+    ctx = {
+        "archs_sm": format_archs(archs, "sm", recipe.arch_separator),
+        "archs_dotted": format_archs(archs, "dotted", recipe.arch_separator),
+        "cc": comp.cc, "cxx": comp.cxx, "cuda_host_cxx": comp.cxx,
+        "nvcc": tk.nvcc, "cuda_root": tk.root, "cuda_lib_dir": tk.lib_dir,
+        "cudnn_root": cudnn.root, "cudnn_include_dir": cudnn.include_dir,
+        "cudnn_library": cudnn.library, "cudnn_library_dir": cudnn.library_dir,
+        "jobs": str(jobs),
+        "install_rpath": ";".join(p for p in (origin_rpath(tk.version), tk.lib_dir, cudnn.library_dir) if p),
+        **ctx_in,
+    }
+    # Rows whose value would be empty because a choice failed are dropped (their problem is reported).
+    rows = [r for r in rows if not _empty_placeholder(r.value, ctx)]
+    env, cmake_args, explained = render(rows, ctx)
+    if method == "pip-wheel" and any(re.search(r"\s", a) for a in cmake_args):
+        warnings.append("a CMake value contains a space; scikit-build splits CMAKE_ARGS on whitespace, so that path will break")
+    return {
+        "recipe": recipe.name,
+        "recipe_version": recipe.recipe_version,
+        "dist": recipe.dist,
+        "import_name": recipe.import_name,
+        "method": method,
+        "version": version,
+        "library_version": lib_version,
+        "cuda_arch_bin": archs,
+        "cuda_root": tk.root,
+        "nvcc": tk.nvcc,
+        "cuda_version": tk.version,
+        "cuda_lib_dir": tk.lib_dir,
+        "toolkit_source": tk.source,
+        "toolkit_pending": tk.pending,
+        "toolkit_extras": list(recipe.toolkit_extras),
+        "cudnn": {
+            "version": cudnn.version, "origin": cudnn.origin, "root": cudnn.root, "include_dir": cudnn.include_dir,
+            "library": cudnn.library, "library_dir": cudnn.library_dir, "link": cudnn.link,
+        },
+        "host_compiler": comp.cxx,
+        "host_compiler_version": f"{comp.compiler.kind} {comp.compiler.version}" if comp.compiler else "",
+        "host_compiler_ok": comp.ok,
+        "cc": comp.cc,
+        "python_tag": python_tag(machine),
+        "platform": machine.python.platform_tag,
+        "jobs": jobs,
+        "env": env,
+        "cmake_args": cmake_args,
+        "explained": explained,
+        "reasons": reasons,
+        "warnings": warnings,
+        "problems": problems,
+        "findings": labelled,
+    }
+
+
+def _empty_placeholder(value: str, ctx: dict[str, str]) -> bool:
+    names = re.findall(r"\{(\w+)\}", value)
+    return any(n in ctx and not ctx[n] for n in names)
+
+
+def env_for_display(settings: dict) -> str:
+    """The settings as shell lines (for --dry-run and docs)."""
+    lines = [f"export {k}={shlex.quote(v)}" for k, v in settings["env"].items()]
+    return "\n".join(lines)
