@@ -163,3 +163,33 @@ def test_disk_cache_round_trip(tmp_path, monkeypatch):
     for name, expected in fresh.items():
         again = tuple(packages._build_from_dict(dataclasses.asdict(b)) for b in expected)
         assert again == expected, name
+
+
+# --- the light PEP 440 helpers agree with packaging ------------------------------------------------------
+
+CASES_SPEC = [">=3.10,<3.15", ">=2.12", "==2.9.*", "!=2.9.*", "<2.8", "<=3.12", ">2.0", "==2.4.1", "~=2.4", "~=1.13.0",
+              ">=1.13,<2.1", "==1.4.0", ">=0.4.17,<0.4.26", "==20.0.1", "===2.1.0", "!=2.7.1", ">=2.0.0,!=2.1.*"]
+CASES_VERSION = ["3.7.4", "3.10", "3.10.12", "3.15.0", "2.9.0", "2.9.1", "2.9.1+cu128", "2.4.1+cu121", "2.4.0", "2.0",
+                 "2.0.0", "1.13.1", "20.0.1.post1", "20.0.1", "4.14.0.94", "0.4.25", "2.1.0", "2.7.1", "2.14.1"]
+
+
+@pytest.mark.parametrize("spec", CASES_SPEC)
+def test_pep440_contains_matches_packaging(spec):
+    from packaging.specifiers import SpecifierSet
+
+    from gpuready.knowledge import pep440
+
+    for v in CASES_VERSION:
+        assert pep440.contains(spec, v) == SpecifierSet(spec).contains(v, prereleases=True), (spec, v)
+
+
+def test_pep440_ordering_matches_packaging():
+    from packaging.version import Version
+
+    from gpuready.knowledge import pep440
+
+    mine = sorted(CASES_VERSION, key=pep440.version)
+    theirs = sorted(CASES_VERSION, key=Version)
+    assert [Version(v) for v in mine] == [Version(v) for v in theirs]
+    assert pep440.version("2.0") == pep440.version("2.0.0")
+    assert pep440.version("1.0rc1") < pep440.version("1.0")  # handed to packaging

@@ -20,9 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
-
+from gpuready.knowledge import pep440
 from gpuready.knowledge.cuda import arch_list, cc_str, cuda_mm, vtuple
 from gpuready.knowledge.loader import KnowledgeError, load_table
 
@@ -68,13 +66,15 @@ class Build:
     companions: tuple[str, ...] = ()  # more requirement strings installed with it
     notes: tuple[str, ...] = ()
 
-    @property
+    # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass; the planner
+    # asks these thousands of times per plan.
+    @functools.cached_property
     def cuda_major(self) -> int:
         t = vtuple(self.cuda)
         return t[0] if t else 0
 
-    @property
-    def key(self) -> Version:
+    @functools.cached_property
+    def key(self) -> pep440.V:
         return parse_version(self.version)
 
     @property
@@ -88,14 +88,13 @@ class Build:
         return f"{name} {self.version}"
 
 
-def parse_version(text: str) -> Version:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return Version("0")
+def parse_version(text: str) -> pep440.V:
+    return pep440.version(text)
 
 
 def check_specifier(text: str, where: str) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # validation runs only when the TOML is read
+
     try:
         SpecifierSet(text)
     except InvalidSpecifier:
@@ -103,6 +102,8 @@ def check_specifier(text: str, where: str) -> None:
 
 
 def _versions_ok(versions: tuple[str, ...]) -> None:
+    from packaging.version import InvalidVersion, Version
+
     if not versions:
         raise ValueError("versions must not be empty")
     for v in versions:
@@ -216,9 +217,8 @@ def torch_variants() -> tuple[TorchVariant, ...]:
 
 
 def torch_variant(name: str, version: str, platform: str = "x86_64") -> TorchVariant | None:
-    v = parse_version(version)
     for row in torch_variants():
-        if row.name == name and row.platform == platform and SpecifierSet(row.torch).contains(v, prereleases=True):
+        if row.name == name and row.platform == platform and pep440.contains(row.torch, version):
             return row
     return None
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from packaging.specifiers import SpecifierSet
-
 from gpuready.knowledge import cuda as _cuda
+from gpuready.knowledge import pep440
 from gpuready.knowledge.packages import Build
 from gpuready.plan.target import Target
 
@@ -55,25 +54,20 @@ def build_runs_on(archs: tuple[str, ...], cc: str) -> bool | None:
     return _cuda.build_runs_on(archs, cc)
 
 
-@functools.lru_cache(maxsize=512)
-def spec(text: str) -> SpecifierSet:
-    return SpecifierSet(text)
-
-
 def python_ok(build: Build, python: str) -> bool:
-    return not build.python or spec(build.python).contains(python, prereleases=True)
+    return not build.python or pep440.contains(build.python, python)
 
 
 def describe_python(specifier: str) -> str:
     """ ">=3.10,<3.15" -> "Python 3.10-3.14"."""
     lo = hi = ""
-    for s in spec(specifier):
-        v = vtuple(s.version)
-        if s.operator == ">=":
+    for op, text in pep440.clauses(specifier) or ():
+        v = vtuple(text)
+        if op == ">=":
             lo = f"{v[0]}.{v[1] if len(v) > 1 else 0}"
-        elif s.operator == "<" and len(v) >= 2:
+        elif op == "<" and len(v) >= 2:
             hi = f"{v[0]}.{v[1] - 1}" if v[1] > 0 else ""
-        elif s.operator == "<=":
+        elif op == "<=":
             hi = f"{v[0]}.{v[1] if len(v) > 1 else 0}"
     if lo and hi:
         return f"Python {lo}-{hi}"

@@ -11,18 +11,17 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from packaging.version import Version
-
 from gpuready.plan.evaluate import build_runs_on, cc_int, cuda_mm, vtuple
 from gpuready.knowledge.packages import Build
-from gpuready.plan.evaluate import Verdict, arch_span, describe_python, spec
+from gpuready.knowledge import pep440
+from gpuready.plan.evaluate import Verdict, arch_span, describe_python
 from gpuready.plan.target import Target
 
 PYTHONS = [f"3.{i}" for i in range(5, 17)]
 
 
 def version_span(versions: list[str]) -> str:
-    uniq = sorted(set(versions), key=Version)
+    uniq = sorted(set(versions), key=pep440.version)
     if len(uniq) <= 2:
         return ", ".join(uniq)
     return f"{uniq[0]}-{uniq[-1]}"
@@ -108,7 +107,7 @@ def driver_context(t: Target) -> str:
 
 def nearest_python(specifier: str, current: str) -> str:
     cur = vtuple(current)[:2]
-    fits = [p for p in PYTHONS if spec(specifier).contains(p + ".0", prereleases=True)]
+    fits = [p for p in PYTHONS if pep440.contains(specifier, p + ".0")]
     if not fits:
         return ""
     return min(fits, key=lambda p: (abs(vtuple(p)[1] - cur[1]) if cur else 0, -vtuple(p)[1]))

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
+from gpuready.knowledge import pep440
 
 # Spelling -> canonical package. Companion packages of torch are planned from torch's choice.
 ALIASES: dict[str, str] = {
@@ -61,10 +60,6 @@ class Request:
     implied_by: str = ""  # "theano" when pytensor was added for it, "torchvision" when torch was
 
     @property
-    def spec(self) -> SpecifierSet:
-        return SpecifierSet(self.specifier)
-
-    @property
     def cuda_major(self) -> int:
         """A CUDA major the spelling asks for: cupy-cuda12x -> 12, jax[cuda13] -> 13, else 0."""
         m = _CUPY_DIST.match(self.dist)
@@ -79,32 +74,57 @@ class Request:
         return 0
 
     def allows(self, version: str) -> bool:
-        return not self.specifier or self.spec.contains(version, prereleases=True)
+        return not self.specifier or pep440.contains(self.specifier, version)
 
 
 def known_names() -> list[str]:
     return sorted({v for v in ALIASES.values()})
 
 
-def parse_request(text: str) -> Request:
-    raw = text.strip()
-    if not raw:
-        raise RequestError("empty package name")
+_SIMPLE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([A-Za-z0-9._,\s-]*)\])?\s*(.*)$")
+
+
+def _split(raw: str) -> tuple[str, tuple[str, ...], str]:
+    """ "jax[cuda13]>=0.7" -> ("jax", ("cuda13",), ">=0.7"); packaging only for what the regex can't read."""
+    m = _SIMPLE.match(raw)
+    if m and (not m.group(3) or pep440.clauses(m.group(3)) is not None):
+        extras = tuple(sorted(e.strip() for e in (m.group(2) or "").split(",") if e.strip()))
+        spec = ",".join(f"{op}{v}" for op, v in pep440.clauses(m.group(3)) or ())
+        if spec:
+            from gpuready.knowledge.pep440 import _VERSION
+
+            for _, v in pep440.clauses(m.group(3)) or ():
+                if not (v.endswith(".*") and _VERSION.match(v[:-2])) and not _VERSION.match(v.split("+")[0]):
+                    break
+            else:
+                return m.group(1), extras, spec
+        else:
+            return m.group(1), extras, ""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(raw)
     except InvalidRequirement as exc:
         raise RequestError(f"{raw!r} is not a package requirement ({exc})") from None
     if req.url or req.marker:
         raise RequestError(f"{raw!r}: URLs and environment markers are not supported by plan")
-    dist = req.name.lower().replace("_", "-")
-    name = ALIASES.get(dist) or ALIASES.get(req.name.lower())
+    return req.name, tuple(sorted(req.extras)), str(req.specifier)
+
+
+def parse_request(text: str) -> Request:
+    raw = text.strip()
+    if not raw:
+        raise RequestError("empty package name")
+    name_typed, extras, specifier = _split(raw)
+    dist = name_typed.lower().replace("_", "-")
+    name = ALIASES.get(dist) or ALIASES.get(name_typed.lower())
     if name is None and _CUPY_DIST.match(dist):
         name = "cupy"
     if name is None:
         raise RequestError(
-            f"gpuready plan does not know {req.name!r}; it plans these packages: {', '.join(known_names())}"
+            f"gpuready plan does not know {name_typed!r}; it plans these packages: {', '.join(known_names())}"
         )
-    return Request(name=name, raw=raw, dist=dist, specifier=str(req.specifier), extras=tuple(sorted(req.extras)))
+    return Request(name=name, raw=raw, dist=dist, specifier=specifier, extras=extras)
 
 
 def parse_requests(texts: list[str] | tuple[str, ...]) -> list[Request]:

@@ -14,9 +14,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from packaging.version import Version
-
 from gpuready.plan.evaluate import cuda_mm, vtuple
+from gpuready.knowledge import pep440
 from gpuready.knowledge.packages import KINDS, Build, builds, package_info, torch_companion
 from gpuready.machine import Machine
 from gpuready.plan import explain
@@ -28,7 +27,7 @@ from gpuready.plan.requests import COMPANIONS, Request, parse_requests
 from gpuready.plan.source import SourceContext, build_settings_for, source_gpu_builds
 from gpuready.plan.target import Target, target_from_machine
 
-ZERO = Version("0")
+ZERO = pep440.ZERO
 IMPLIED = {
     ("jax", "theano"): "added: PyTensor (Theano's successor) reaches the GPU through JAX",
     ("jax", "pytensor"): "added: PyTensor reaches the GPU through JAX",
@@ -99,6 +98,8 @@ def candidates(req: Request, t: Target, ctx: SourceContext) -> Candidates:
         if id(b) not in kept and (b.series, b.variant, b.version) not in kept:
             c.excluded.append((b, f"excluded by your requirement {req.raw}"))
     for b in allowed:
+        if t.arch not in b.platforms:
+            continue  # a build for another CPU says nothing about this machine
         why = ""
         if variant_pin and b.variant != variant_pin:
             why = f"you asked for the {variant_pin} build"
