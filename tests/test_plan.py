@@ -505,3 +505,22 @@ def test_five_packages_plan_fast():
     t0 = time.perf_counter()
     make_plan(m, ["torch", "tensorflow", "jax", "cupy", "onnxruntime"], index_config=IndexConfig())
     assert time.perf_counter() - t0 < 0.2
+
+
+def test_build_stage_settings_for_another_cuda_major_are_replaced(monkeypatch):
+    """TensorFlow keeps the plan on CUDA 12; a build-stage answer for the CUDA 13 system toolkit is not used."""
+    import types
+
+    fake = types.ModuleType("gpuready.build.settings")
+    fake.build_settings = lambda machine, package, version: {"recipe": package, "version": version, "cuda_version": "13.0.88"}
+    monkeypatch.setitem(sys.modules, "gpuready.build.settings", fake)
+    plan = make_plan(h200(), ["tensorflow", "dlib"], index_config=IndexConfig())
+    b = plan.package("dlib").build
+    assert plan.cuda.startswith("12.") and b["cuda_version"].startswith("12.") and b["toolkit_from"] == "pip"
+    assert "this plan shares CUDA 12" in "\n".join(b["reasons"])
+
+
+def test_python_315_gets_the_unconfirmed_torch_215():
+    p = make_plan(make_machine(python="3.15.0", driver="580.95.05", gpus=(RTX4090,)), ["torch"], index_config=IndexConfig()).package("torch")
+    assert (p.version, p.variant, p.confirmed) == ("2.15.0", "cu130", False)
+    assert any("not confirmed" in r for r in p.reasons)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -704,12 +705,17 @@ def _cache_key() -> str | None:
 def _cache_path(key: str) -> Path | None:
     if os.environ.get("GPUREADY_NO_CACHE"):
         return None
-    try:
-        import platformdirs
-
-        return Path(platformdirs.user_cache_dir("gpuready")) / f"knowledge-{key}.json"
-    except Exception:
-        return None
+    # platformdirs' rules, without importing it (it costs more than reading the cache)
+    if os.environ.get("XDG_CACHE_HOME"):
+        base = Path(os.environ["XDG_CACHE_HOME"])
+    elif os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "gpuready" / "Cache"
+        return base / f"knowledge-{key}.json"
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path.home() / ".cache"
+    return base / "gpuready" / f"knowledge-{key}.json"
 
 
 @functools.lru_cache(maxsize=None)

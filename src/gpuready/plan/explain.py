@@ -79,7 +79,7 @@ def chosen_line(v: Verdict, t: Target) -> str:
         parts = [f"a source build with CUDA {b.cuda}"]
         head = f"so {b.dist} {b.version}"
     else:
-        parts = [f"CUDA {cuda_mm(b.cuda)}" + (f".x (any {b.cuda_major}.x >= {cuda_mm(b.cuda)})" if b.package == "cupy" else "")]
+        parts = [f"CUDA {b.cuda_major}.x (any {b.cuda_major}.x >= {cuda_mm(b.cuda)})" if b.package == "cupy" else f"CUDA {cuda_mm(b.cuda)}"]
         head = f"so {b.label}"
     if b.archs:
         parts.append(f"code for {arch_span(b.archs)}")

@@ -346,17 +346,37 @@ def fallback_settings(t: Target, build: Build, ctx: SourceContext) -> dict:
 
 
 def build_settings_for(t: Target, build: Build, ctx: SourceContext) -> tuple[dict, str]:
-    """The build dict: from gpuready.build.settings when that stage exists, else computed here."""
+    """The build dict: from gpuready.build.settings when that stage exists, else computed here.
+
+    The build stage picks its own toolkit; when the plan shares another CUDA major between packages
+    (TensorFlow forcing CUDA 12 next to a CUDA 13 system toolkit, say), its answer would not match the
+    plan, so it is asked for the plan's major (when its signature takes one) and checked.
+    """
     try:
         from gpuready.build.settings import build_settings  # type: ignore[import-not-found]
     except ImportError:
         return fallback_settings(t, build, ctx), "plan"
+    kwargs = {}
     try:
-        settings = build_settings(t.machine, build.package, build.version)
+        import inspect
+
+        params = inspect.signature(build_settings).parameters
+        if "cuda_major" in params:
+            kwargs["cuda_major"] = build.cuda_major
+    except (TypeError, ValueError):
+        pass
+    try:
+        settings = build_settings(t.machine, build.package, build.version, **kwargs)
     except Exception as exc:  # the build stage must not take plan down
         settings = fallback_settings(t, build, ctx)
         settings["reasons"].append(f"gpuready.build.settings failed ({type(exc).__name__}: {exc}); settings computed by plan")
         return settings, "plan"
     if not isinstance(settings, dict):
         return fallback_settings(t, build, ctx), "plan"
+    got = vtuple(str(settings.get("cuda_version") or ""))
+    if got and got[0] != build.cuda_major:
+        mine = fallback_settings(t, build, ctx)
+        mine["reasons"].append(f"the build stage would use CUDA {settings.get('cuda_version')}; this plan shares CUDA "
+                               f"{build.cuda_major} between packages, so the settings above use CUDA {build.cuda}")
+        return mine, "plan"
     return settings, "build"
