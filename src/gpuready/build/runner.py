@@ -106,7 +106,8 @@ def run_step(
     log.parent.mkdir(parents=True, exist_ok=True)
     if view:
         view.step(name)
-    with open(log, "a", encoding="utf-8", errors="replace") as fh:
+    # Line-buffered: the log is read while the build runs (tail -f, the user, a timeout's last words).
+    with open(log, "a", encoding="utf-8", errors="replace", buffering=1) as fh:
         fh.write(f"\n==> [{name}] $ {' '.join(argv)}\n" + (f"    (in {cwd})\n" if cwd else ""))
         fh.flush()
         kwargs: dict = {}
