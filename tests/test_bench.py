@@ -109,3 +109,26 @@ def test_bench_bad_usage_exits_2(args):
     res = CliRunner().invoke(main, ["bench", *args])
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output
+
+
+def test_cpu_baseline_rows_are_merged_by_workload():
+    from gpuready.bench import merge_baseline
+
+    gpu = VerifyResult(name="dlib", display="dlib", version="20.0.1", status="works", device="H200", rows=(
+        {"workload": "CNN face detection 512x512", "unit": "images/s", "work": 1, "gpu_s": 0.003, "gpu_runs": 10},
+        {"workload": "only on the GPU", "unit": "images/s", "work": 1, "gpu_s": 0.01},
+    ))
+    cpu = VerifyResult(name="dlib", display="dlib", version="20.0.1", status="works", device="CPU", rows=(
+        {"workload": "CNN face detection 512x512", "unit": "images/s", "work": 1, "cpu_s": 2.06, "cpu_runs": 3},
+    ))
+    merged = merge_baseline(gpu, cpu, "/cpu/python")
+    rows = rows_from([merged])
+    assert rows[0].speedup == pytest.approx(2.06 / 0.003) and "CPU: dlib 20.0.1 in /cpu/python" in rows[0].note
+    assert rows[1].speedup is None
+    failed = merge_baseline(gpu, VerifyResult(name="dlib", display="dlib", version="", status="cpu_only", message="no"), "/x")
+    assert failed.rows == gpu.rows and "CPU baseline in /x failed" in failed.notes[-1]
+
+
+def test_cpu_python_must_exist():
+    res = CliRunner().invoke(main, ["bench", "--cpu-python", "/no/such/python", "dlib"])
+    assert res.exit_code == 2 and "--cpu-python" in res.output

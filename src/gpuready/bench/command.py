@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -34,6 +35,10 @@ def print_bench(results, rows, con, *, python: str = "") -> None:
     for row in rows:
         if row.note:
             con.print(Text(f"  {row.framework.split(' ')[0]} / {row.workload}: {row.note}", style="dim"))
+    for r in results:
+        for note in r.notes:
+            if note.startswith("CPU baseline"):
+                con.print(Text(f"  {r.subject}: {note}", style="yellow"))
     skipped = [r for r in results if not r.ok]
     for r in skipped:
         line = Text("  ")
@@ -54,10 +59,11 @@ def print_bench(results, rows, con, *, python: str = "") -> None:
 @click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True, help="Seconds each framework's bench may take.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="dlib's mmod_human_face_detector.dat.")
 @click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A photo with a face for the dlib/face_recognition workloads.")
+@click.option("--cpu-python", type=str, default=None, help="An interpreter with a CPU-only dlib: times dlib/face_recognition on the CPU for their speedup.")
 @machine_option
 @python_option
 def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, quick: bool, repeats: int, warmup: int, timeout: float,
-          model: Path | None, image: Path | None, machine_file: Path | None, python: str | None) -> None:
+          model: Path | None, image: Path | None, cpu_python: str | None, machine_file: Path | None, python: str | None) -> None:
     """Time each framework's workloads on the CPU and the GPU: time, throughput and speedup (sequential, warm-up, median)."""
     from gpuready.bench import bench as run_bench
     from gpuready.bench.results import rows_from
@@ -76,6 +82,8 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, quic
         folder = plot_file.parent if str(plot_file.parent) else Path(".")
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise click.UsageError(f"--plot: cannot write into {folder}")
+    if cpu_python is not None and not (shutil.which(cpu_python) or os.path.isfile(cpu_python)):
+        raise click.UsageError(f"--cpu-python: no interpreter at {cpu_python}")
     machine = local_machine(python)
     names = pick_frameworks(packages, machine)
     if not names:
@@ -88,7 +96,7 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, quic
 
     results = run_bench(
         machine, python=python, timeout=timeout, only=tuple(names), quick=quick, warmup=warmup, repeats=repeats,
-        model=str(model) if model else None, image=str(image) if image else None, progress=progress,
+        model=str(model) if model else None, image=str(image) if image else None, progress=progress, cpu_python=cpu_python,
     )
     rows = rows_from(results)
     head = header(machine)

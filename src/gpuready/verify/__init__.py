@@ -83,6 +83,7 @@ def child_params(
     preload: Iterable[str] | None = None,
     quick: bool = False,
     timing: Mapping[str, float] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> dict:
     spec = specs()[name]
     params: dict = {"rtol": spec.rtol, "preload": list(preload_for(machine, preload)), "model_dirs": model_dirs()}
@@ -93,6 +94,7 @@ def child_params(
     if mode == "bench":
         params.update(spec.bench_quick if quick else spec.bench)
         params.update(timing or {})
+    params.update(extra or {})
     return params
 
 
@@ -109,13 +111,14 @@ def run_framework(
     quick: bool = False,
     timing: Mapping[str, float] | None = None,
     env: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> VerifyResult:
     """Run one framework's workload (verify or bench) in a child and judge the outcome."""
     from gpuready.doctor.checks import display, install_hint
     from gpuready.verify.hazards import hazards_for
 
     python = python or machine.python.executable or sys.executable
-    params = child_params(name, mode, machine, model=model, image=image, preload=preload, quick=quick, timing=timing)
+    params = child_params(name, mode, machine, model=model, image=image, preload=preload, quick=quick, timing=timing, extra=extra)
     run = run_child(name, mode, params, python=python, timeout=timeout, env=env)
     fw = machine.framework(name)
     troubled = run.outcome in ("crashed", "no_result", "hung") or run.payload.get("status") in ("failed", "import_error", "wrong")

@@ -157,6 +157,7 @@ def judge(run: ChildRun, machine: Machine, *, display: str, version: str = "", h
     if hazard is not None and hazard.rule.label == label:
         message += f" {hazard.message}"
     step = str(p.get("step") or "")
+    fix = str(p.get("fix") or "") or fix  # the child knows a more specific fix (a missing package)
     return VerifyResult(status=status, label=label or "other", message=message, evidence=evidence or ev_extra, fix=fix, step=step, **base)
 
 

@@ -34,9 +34,24 @@ WORKLOADS = {
 }
 
 
+FIXES = {
+    "face_recognition_models": "pip install face_recognition_models (a 100 MB sdist: face_recognition loads its models at import)",
+    "pkg_resources": "pip install 'setuptools<82' (face_recognition_models imports pkg_resources, which setuptools 82 removed)",
+}
+
+
 def _refuse_quit(*_args, **_kwargs):
-    # face_recognition calls quit() (exit status 0) when face_recognition_models fails to import.
-    raise RuntimeError("the package called quit() while importing (face_recognition does when face_recognition_models fails to import)")
+    # face_recognition calls quit() (exit status 0) when face_recognition_models fails to import:
+    # find out why, so the verdict names the real cause.
+    why = "face_recognition_models fails to import"
+    try:
+        import face_recognition_models  # noqa: F401
+    except BaseException as exc:
+        why = "import face_recognition_models: " + error_text(exc).splitlines()[0]
+        missing = getattr(exc, "name", "") or ""
+        if missing in FIXES:
+            _refuse_quit.fix = FIXES[missing]
+    raise RuntimeError("the package called quit() while importing (%s)" % why)
 
 
 def preload(ctx, modules):
@@ -72,11 +87,15 @@ def run(ctx):
         ctx.out["message"] = "import %s failed: %s" % (ctx.name, error_text(exc).splitlines()[0])
         return
     except BaseException as exc:  # OSError from a missing .so, RuntimeError from quit(), ...
+        if getattr(_refuse_quit, "fix", ""):
+            ctx.out["fix"] = _refuse_quit.fix
         ctx.out["status"] = "import_error"
         ctx.out["error"] = error_text(exc)
         ctx.out["message"] = "import %s failed: %s" % (ctx.name, error_text(exc).splitlines()[0])
         return
-    ctx.out["version"] = str(getattr(fw, "__version__", "") or gr_common.dist_version(ctx.name.replace("_", "-"), ctx.name))
+    # face_recognition's __version__ (1.2.3) lags its release (1.3.0): the distribution's is the one users see.
+    dist = gr_common.dist_version(ctx.name, ctx.name.replace("_", "-")) if ctx.name == "face_recognition" else ""
+    ctx.out["version"] = str(dist or getattr(fw, "__version__", "") or gr_common.dist_version(ctx.name.replace("_", "-"), ctx.name))
     try:
         if ctx.mode == "bench":
             module.bench(ctx, fw)

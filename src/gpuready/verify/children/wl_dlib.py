@@ -75,17 +75,29 @@ def verify(ctx, dlib):
     ctx.check("CNN face box matches the CPU HOG detector's", best >= float(ctx.params.get("min_iou", 0.3)), "IoU %.2f" % best)
 
 
+def baseline_check(ctx, dlib, what="dlib"):
+    """--cpu-python runs: this interpreter's dlib must be a CPU build (a CUDA dlib cannot run on the CPU)."""
+    if getattr(dlib, "DLIB_USE_CUDA", False):
+        ctx.finish("failed", "the --cpu-python interpreter's %s is a CUDA build; a CPU baseline needs a CPU-only dlib (e.g. dlib-bin)" % what)
+    ctx.out["device"] = "CPU"
+
+
 def bench(ctx, dlib):
-    with ctx.step("dlib.cuda.get_num_devices()"):
-        cuda_device(ctx, dlib)
+    baseline = bool(ctx.params.get("cpu_baseline"))
+    with ctx.step("dlib.cuda.get_num_devices()" if not baseline else "check that this dlib is a CPU build"):
+        if baseline:
+            baseline_check(ctx, dlib)
+        else:
+            cuda_device(ctx, dlib)
     cnn = detector(ctx, dlib)
     img, source, _has_face = face_image(ctx)
     ups = int(ctx.params.get("upsample", 0))
-    with ctx.step("CNN face detection on %s (upsample %d)" % (source, ups)):
-        gpu = ctx.timed(lambda: cnn(img, ups))
-    ctx.row("CNN face detection %dx%d" % (img.shape[1], img.shape[0]), "images/s", 1, None, gpu,
-            "no CPU run: a CUDA dlib runs only on the GPU; gpu-machine.md measured 2.06 s/frame for the CPU-only dlib-bin")
+    where = "CPU" if baseline else "GPU"
+    note = "" if baseline else "CPU time: run with --cpu-python PY, PY an interpreter with a CPU-only dlib (a CUDA dlib runs only on the GPU)"
+    with ctx.step("CNN face detection on %s (upsample %d) on the %s" % (source, ups, where)):
+        times = ctx.timed(lambda: cnn(img, ups))
+    ctx.row("CNN face detection %dx%d" % (img.shape[1], img.shape[0]), "images/s", 1, times if baseline else None, None if baseline else times, note)
     batch = int(ctx.params.get("face_batch", 8))
-    with ctx.step("CNN face detection, batch of %d" % batch):
-        gpu = ctx.timed(lambda: cnn([img] * batch, ups, batch_size=batch))
-    ctx.row("CNN face detection, batch %d" % batch, "images/s", batch, None, gpu)
+    with ctx.step("CNN face detection, batch of %d, on the %s" % (batch, where)):
+        times = ctx.timed(lambda: cnn([img] * batch, ups, batch_size=batch))
+    ctx.row("CNN face detection, batch %d" % batch, "images/s", batch, times if baseline else None, None if baseline else times)

@@ -59,18 +59,30 @@ def verify(ctx, fr):
 
 def bench(ctx, fr):
     dlib = _dlib(ctx)
-    with ctx.step("dlib.cuda.get_num_devices()"):
-        wl_dlib.cuda_device(ctx, dlib, "face_recognition's dlib")
+    baseline = bool(ctx.params.get("cpu_baseline"))
+    with ctx.step("dlib.cuda.get_num_devices()" if not baseline else "check that this dlib is a CPU build"):
+        if baseline:
+            wl_dlib.baseline_check(ctx, dlib, "face_recognition's dlib")
+        else:
+            wl_dlib.cuda_device(ctx, dlib, "face_recognition's dlib")
     img, source, _has_face = face_image(ctx)
-    with ctx.step("face_locations(model='cnn') on %s" % source):
-        gpu = ctx.timed(lambda: fr.face_locations(img, number_of_times_to_upsample=0, model="cnn"))
-    ctx.row("face_locations cnn %dx%d" % (img.shape[1], img.shape[0]), "images/s", 1, None, gpu, "no CPU run: a CUDA dlib runs only on the GPU")
-    boxes = fr.face_locations(img, number_of_times_to_upsample=0, model="cnn") or [(100, 300, 300, 100)]
+    where = "CPU" if baseline else "GPU"
+    note = "" if baseline else "CPU time: run with --cpu-python PY, PY an interpreter with a CPU-only dlib"
+
+    def put(name, unit, work, times, extra=""):
+        ctx.row(name, unit, work, times if baseline else None, None if baseline else times, extra or note)
+
+    with ctx.step("face_locations(model='cnn') on %s on the %s" % (source, where)):
+        times = ctx.timed(lambda: fr.face_locations(img, number_of_times_to_upsample=0, model="cnn"))
+    put("face_locations cnn %dx%d" % (img.shape[1], img.shape[0]), "images/s", 1, times)
+    boxes = fr.face_locations(img, number_of_times_to_upsample=0, model="hog") or [(100, 300, 300, 100)]
     faces = int(ctx.params.get("faces", 16))
     locations = (boxes * faces)[:faces]
-    with ctx.step("face_encodings of %d faces" % faces):
-        gpu = ctx.timed(lambda: fr.face_encodings(img, known_face_locations=locations))
-    with ctx.step("face_locations(model='hog') on the CPU"):
-        hog = ctx.timed(lambda: fr.face_locations(img, number_of_times_to_upsample=0, model="hog"))
-    ctx.row("face_encodings (ResNet), %d faces" % faces, "faces/s", faces, None, gpu)
-    ctx.row("face_locations hog (CPU only) %dx%d" % (img.shape[1], img.shape[0]), "images/s", 1, hog, None, "the CPU detector face_recognition uses by default")
+    with ctx.step("face_encodings of %d faces on the %s" % (faces, where)):
+        times = ctx.timed(lambda: fr.face_encodings(img, known_face_locations=locations))
+    put("face_encodings (ResNet), %d faces" % faces, "faces/s", faces, times)
+    if not baseline:
+        with ctx.step("face_locations(model='hog') on the CPU"):
+            hog = ctx.timed(lambda: fr.face_locations(img, number_of_times_to_upsample=0, model="hog"))
+        ctx.row("face_locations hog (CPU only) %dx%d" % (img.shape[1], img.shape[0]), "images/s", 1, hog, None,
+                "the CPU detector face_recognition uses by default, for comparison")
