@@ -120,7 +120,7 @@ def build_wheel(
     log.write_text(f"gpuready build {recipe.name} ({time.strftime('%Y-%m-%d %H:%M:%S %Z')})\n", encoding="utf-8")
     steps: dict[str, float] = {}
 
-    src = identify(Path(sdist), recipe) if sdist else None
+    src = identify(Path(sdist).expanduser().resolve(), recipe) if sdist else None  # steps run in the work folder
     if src is not None:
         method = method or ("cmake-tree" if src.kind == "tree" else "pip-wheel")
         if src.kind == "tree" and method != "cmake-tree":

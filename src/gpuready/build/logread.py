@@ -63,7 +63,7 @@ class LogVerdict:
             return self.problems[0].missing
         if self.denied:
             return self.denied[0].missing
-        if self.missing_confirms:
+        if self.missing_confirms and (self.configured or self.cuda_enabled is False):
             return "the log lacks " + "; ".join(self.missing_confirms)
         return ""
 
