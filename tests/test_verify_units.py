@@ -243,3 +243,15 @@ def test_builtin_encoder_matches_onnx_helper(child_modules):
     _, gr_onnx = child_modules
     for layers in (gr_onnx.VERIFY_LAYERS, gr_onnx.BENCH_LAYERS[:2]):
         assert gr_onnx.build_builtin(layers, 1, 16, 16) == gr_onnx.build_with_onnx(layers, 1, 16, 16)
+
+
+def test_children_run_on_old_pythons():
+    """The child scripts run in the user's interpreter, which may be older than gpuready's own."""
+    import ast
+
+    for path in CHILDREN.glob("*.py"):
+        ast.parse(path.read_text(encoding="utf-8"), str(path), feature_version=(3, 7))
+        code = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {a.name for n in ast.walk(code) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module or "" for n in ast.walk(code) if isinstance(n, ast.ImportFrom)}
+        assert not any(m.split(".")[0] == "gpuready" for m in imported), path

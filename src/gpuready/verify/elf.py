@@ -52,7 +52,7 @@ class ElfInfo:
     version_needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     version_defs: tuple[str, ...] = ()  # names this object defines ("GLIBCXX_3.4.33", ...)
     comment: tuple[str, ...] = ()  # the .comment section's strings: "GCC: (GNU) 14.2.0"
-    cxx_runtime_inside: bool = False  # a CXX_RUNTIME_MARKERS string is in the file
+    cxx_runtime_inside: bool = False  # a CXX_RUNTIME_MARKERS string is in the file (looked for only without a shared C++ runtime)
 
     def needs(self, prefix: str) -> bool:
         """Does it need a library whose name starts with `prefix` ("libstdc++.so")?"""
@@ -189,7 +189,10 @@ def _parse(path: str, data, scan_markers: bool) -> ElfInfo | None:
             pos += vd_next
 
     comment = _comment_section(r, shoff, shentsize, shnum, shstrndx)
-    markers = scan_markers and any(data.find(m) >= 0 for m in CXX_RUNTIME_MARKERS)
+    # Scanning a 70 MB cv2 module takes tens of milliseconds: only worth it when the module does not
+    # link a shared C++ runtime (the one case where a runtime inside it matters).
+    shared_cxx = any(n.startswith(("libstdc++.so", "libc++.so")) for n in needed)
+    markers = scan_markers and not shared_cxx and any(data.find(m) >= 0 for m in CXX_RUNTIME_MARKERS)
     return ElfInfo(
         path=path,
         bits=bits,

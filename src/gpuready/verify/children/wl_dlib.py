@@ -16,7 +16,7 @@ MODEL_BYTES = 729940
 
 def cuda_device(ctx, dlib, what="dlib"):
     if not getattr(dlib, "DLIB_USE_CUDA", False):
-        ctx.cpu_only("%s %s is built without CUDA (dlib.DLIB_USE_CUDA is False)" % (what, ctx.out.get("version") or getattr(dlib, "__version__", "")),
+        ctx.cpu_only("%s %s is built without CUDA (dlib.DLIB_USE_CUDA is False)" % (what, getattr(dlib, "__version__", "")),
                      evidence=["dlib.DLIB_USE_CUDA = False", "dlib %s at %s" % (getattr(dlib, "__version__", "?"), getattr(dlib, "__file__", "?"))])
     try:
         count = dlib.cuda.get_num_devices()
