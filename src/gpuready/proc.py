@@ -118,6 +118,9 @@ def run(
         return Result(
             argv, None, _text(out), _text(err), timed_out=True, seconds=time.monotonic() - start
         )
+    except BaseException:  # Ctrl-C: do not leave the child (and the GPU memory it holds) behind
+        _kill(proc)
+        raise
     return Result(argv, proc.returncode, _text(out), _text(err), seconds=time.monotonic() - start)
 
 

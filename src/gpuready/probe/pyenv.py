@@ -102,7 +102,9 @@ def probe_os() -> OSInfo:
 
 def python_facts(python: str | None = None, timeout: float = 20.0) -> tuple[PythonInfo, list[str], str]:
     """(PythonInfo, sys.path of that interpreter, error). In-process when `python` is this interpreter."""
-    if python is None or _same_file(python, sys.executable):
+    # Compare paths, not files: every venv's bin/python is a link to the same base interpreter, but each
+    # one has its own sys.path, so a link to it is another environment.
+    if python is None or os.path.abspath(python) == os.path.abspath(sys.executable):
         ns: dict = {}
         import contextlib
         import io
@@ -129,12 +131,3 @@ def python_facts(python: str | None = None, timeout: float = 20.0) -> tuple[Pyth
         site_packages=tuple(data.get("site_packages", [])),
     )
     return info, list(data.get("sys_path", [])), ""
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
