@@ -237,7 +237,7 @@ SCENARIOS = [
     ),
     Scenario(  # dlib: a source build with the machine's CUDA 13.0 toolkit (dlib >= 20.0.1 on CUDA 13)
         "h200-dlib", h200, ["dlib"], {"dlib": ("20.0.1", "source", True)}, cuda="13.0",
-        install={"dlib": ["gpuready build dlib --version 20.0.1"]},
+        install={"dlib": ["gpuready build dlib --version 20.0.1 --cuda-arch 9.0"]},
     ),
     Scenario(  # dlib 20.0.0 cannot use CUDA 13: the plan falls back to a CUDA 12 toolkit from pip wheels
         "h200-dlib-20.0.0", h200, ["dlib==20.0.0"], {"dlib": ("20.0.0", "source", True)}, cuda="12.9",
@@ -325,6 +325,15 @@ SCENARIOS = [
     Scenario(  # a GTX 1060 with a CUDA 13 toolkit: nvcc 13 cannot build sm_61, so dlib uses CUDA 12 wheels
         "gtx1060-cuda13-toolkit-dlib", lambda: make_machine(driver="580.95.05", gpus=(GTX1060,), toolkits=(CUDA13,)), ["dlib"],
         {"dlib": ("20.0.1", "source", True)}, cuda="12.9",
+    ),
+    Scenario(  # Python 3.15: no TensorFlow wheels at all (2.21 stops at 3.13): blocked, use Python 3.13
+        "py315-tensorflow", lambda: make_machine(python="3.15.0", driver="580.95.05", gpus=(RTX4090,)), ["tensorflow"],
+        {"tensorflow": (None, "none", False)}, blocked={"tensorflow"}, fixes={"tensorflow": ["use Python 3.13"]},
+    ),
+    Scenario(  # TensorFlow is CUDA 12 only and onnxruntime >= 1.27 CUDA 13 only: one of them must give way
+        "h200-tf-vs-ort-cuda13", h200, ["tensorflow", "onnxruntime>=1.27"],
+        {"tensorflow": ("2.21.0", "and-cuda", True), "onnxruntime": ("1.31.1", "cpu", False)}, blocked={"onnxruntime"},
+        fixes={"onnxruntime": ["drop tensorflow or plan onnxruntime in its own environment"]},
     ),
     Scenario(  # five packages at once on the H200 (the benchmark's set)
         "h200-five", h200, ["torch", "tensorflow", "jax", "cupy", "onnxruntime"],
@@ -481,7 +490,8 @@ def test_install_hint_rtx5090(no_user_index):
 def test_install_hint_other_packages(no_user_index, monkeypatch):
     monkeypatch.setitem(sys.modules, "gpuready.build.settings", None)
     assert install_hint(load_machine("no-gpu"), "torch") == ""
-    assert install_hint(h200(), "cv2") == "gpuready build opencv --version 4.14.0.94"
+    assert install_hint(h200(), "cv2") == ("no CUDA wheels of opencv exist: a source build with CUDA 13.0.88 for 9.0: "
+                                           "gpuready build opencv --version 4.14.0.94 --cuda-arch 9.0")
     theano = install_hint(h200(), "theano")
     assert "pytensor==3.3.0" in theano and "jax[cuda13]==0.11.2" in theano
     ort = install_hint(h200(), "onnxruntime")

@@ -53,6 +53,11 @@ def install_hint(machine: Machine, package: str) -> str:
         pre = _cmd(["pip", "uninstall", "-y", *main.conflicts]) + " && "
     t = target_from_machine(machine)
     why, upgrade = _why(machine, reqs, name, main.version or "", t)
+    if main.variant == "source" and not why:
+        b = main.build or {}
+        arch = ";".join(b.get("cuda_arch_bin") or [])
+        why = (f"no CUDA wheels of {name} exist: a source build"
+               + (f" with CUDA {b.get('cuda_version')}" if b.get("cuda_version") else "") + (f" for {arch}" if arch else ""))
     text = f"{why}: {pre}{cmd}" if why else f"{pre}{cmd}"
     if main.requires:
         text += f" (needs system {', '.join(f'{k} {v}' for k, v in main.requires.items())})"

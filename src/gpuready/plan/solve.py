@@ -366,6 +366,14 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
     build_dict = None
     if b.gpu and b.source_build:
         build_dict, origin = build_settings_for(t, b, ctx)
+        tk, _, _ = ctx.choices[(b.package, b.version, b.cuda_major)]
+        archs = build_dict.get("cuda_arch_bin") or []
+        if archs:
+            argv += ["--cuda-arch", ",".join(archs)]
+        if tk.origin == "pip":
+            argv += ["--toolkit", "pip-wheels"]
+        if idx.custom_index:
+            argv += ["--index-url", idx.index_url]
         reasons.append(f"source build: no CUDA wheels of {info.display} exist on PyPI"
                        + ("" if origin == "build" else " (settings below computed by plan)"))
     blocked = None
@@ -375,7 +383,7 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
         if solo is not None and picks.get(r.name) is None:
             others = [n for n, p in picks.items() if p is not None]
             fixes.insert(0, f"drop {', '.join(others)} or plan {r.name} in its own environment (alone it gets {solo.build.label})")
-            blocking, label = (f"{r.name}'s GPU builds need CUDA {solo.build.cuda_major}; {', '.join(others)} need CUDA {joint[0]}",
+            blocking, label = (f"{r.name}'s GPU builds need CUDA {solo.build.cuda_major}; {', '.join(others)} need{'s' if len(others) == 1 else ''} CUDA {joint[0]}",
                                "library_version_mismatch")
         else:
             blocking, label = explain.blocking_text(r.name, gpu_v, t)
