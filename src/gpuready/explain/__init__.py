@@ -17,8 +17,8 @@ from typing import BinaryIO, Iterable
 from gpuready.explain.context import Context, normalise_os, normalise_package
 from gpuready.explain.engine import explain_hits
 from gpuready.explain.model import Cause, Evidence
-from gpuready.explain.rules import STAGES, RuleSet, rules
-from gpuready.explain.scanner import Scanner, blocks_from_lines, blocks_from_text
+from gpuready.explain.rules import STAGES, RuleSet, load_rules
+from gpuready.explain.scanner import Scanner, blocks_from_lines, blocks_from_text, merge_hits
 from gpuready.machine import Machine
 
 __all__ = [
@@ -49,7 +49,7 @@ class Explanation:
     @property
     def benign(self) -> dict[str, int]:
         """Harmless notices seen and ignored: {marker note: how many lines}."""
-        rs = rules()
+        rs = load_rules()
         out: dict[str, int] = {}
         for ident, hit in self.context.hits.items():
             if ident in rs.benign_ids:
@@ -84,30 +84,43 @@ def explain_inputs(
     os: str | None = None,
     machine_explicit: bool = True,
     ruleset: RuleSet | None = None,
+    workers: int = 0,
 ) -> Explanation:
     """Explain several named inputs (files) as one log; evidence names its file when there are several.
 
     `machine_explicit` says the log certainly comes from `machine` (the caller ran the command
-    there, or named the machine): only then may machine facts change a cause's label.
+    there, or named the machine): only then may machine facts change a cause's label. With
+    `workers` > 1 the inputs are scanned by that many processes (for big files).
     """
     if stage and stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r} (one of {', '.join(STAGES)})")
-    rs = ruleset or rules()
+    rs = ruleset or load_rules()
     scanner = Scanner(rs)
+    hits = scanner.hits
     bounds: list[tuple[str, int]] = []  # (name, lines before it)
+    total = 0
     for name, blocks in inputs:
-        bounds.append((name, scanner.lines))
-        for block in blocks:
-            scanner.feed(block)
+        bounds.append((name, total))
+        if workers > 1:
+            from gpuready.explain.parallel import rebatch, scan_parallel
+
+            more, n = scan_parallel(rebatch(blocks), workers, first_line=total)
+            merge_hits(hits, more)
+            total += n
+        else:
+            scanner.lines = total
+            for block in blocks:
+                scanner.feed(block)
+            total = scanner.lines
     ctx = Context(
-        hits=scanner.hits,
+        hits=hits,
         marker_kinds={m.id: (m.kind, m.value) for m in rs.markers},
         machine=machine,
         machine_explicit=machine_explicit,
         stage=stage or "",
         package=normalise_package(package),
         os_hint=normalise_os(os),
-        lines=scanner.lines,
+        lines=total,
     )
     _check_machine(ctx)
     causes = explain_hits(rs, ctx)
@@ -178,6 +191,7 @@ def explain_stream(
     package: str | None = None,
     os: str | None = None,
     machine_explicit: bool = True,
+    workers: int = 0,
 ) -> Explanation:
     """Explain a binary stream (a file, stdin): decoded with errors replaced, gzip and UTF-16 recognised.
 
@@ -185,8 +199,8 @@ def explain_stream(
     """
     from gpuready.explain.reader import blocks
 
-    return explain_blocks(
-        blocks(stream), machine, stage, package=package, os=os, machine_explicit=machine_explicit
+    return explain_inputs(
+        [("", blocks(stream))], machine, stage, package=package, os=os, machine_explicit=machine_explicit, workers=workers
     )
 
 

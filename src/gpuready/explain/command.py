@@ -44,6 +44,7 @@ class ExplainCommand(click.Command):
 @click.option("--package", help="The package the log is about (torch, tensorflow, opencv-python, dlib, ...): a hint.")
 @click.option("--os", "os_hint", type=click.Choice(["linux", "windows", "macos"]), help="The OS the log comes from, when it does not show.")
 @click.option("--no-probe", is_flag=True, help="Do not probe this machine for the fixes (use with logs from elsewhere).")
+@click.option("--jobs", type=click.IntRange(0, 64), default=None, help="Processes that scan big files (default: one per core for files over 16 MB; 0 or 1: this process only).")
 @machine_option
 @click.pass_context
 def explain(
@@ -54,6 +55,7 @@ def explain(
     package: str | None,
     os_hint: str | None,
     no_probe: bool,
+    jobs: int | None,
     machine_file: Path | None,
 ) -> None:
     """Explain an error log: the likely causes, the lines that show them, and the fix for this machine.
@@ -92,6 +94,7 @@ def explain(
         else:
             for name in files:
                 streams.append((name if len(files) > 1 else "", _open(name)))
+        workers = jobs if jobs is not None else _auto_workers(files)
         try:
             ex = explain_inputs(
                 [(name, blocks(stream)) for name, stream in streams],
@@ -100,6 +103,7 @@ def explain(
                 package=package,
                 os=os_hint,
                 machine_explicit=explicit,
+                workers=workers if workers > 1 else 0,
             )
         except NotTextError as exc:
             raise InputError(f"{_which(files)}: {exc}") from None
@@ -110,6 +114,20 @@ def explain(
             if stream is not sys.stdin.buffer:
                 stream.close()
     _output(ex, as_json, source=", ".join(files) if files and files != ("-",) else "", machine_file=machine_file)
+
+
+def _auto_workers(files: tuple[str, ...]) -> int:
+    """Worker processes for these files: only big regular files are worth it."""
+    from gpuready.explain.parallel import workers_for
+
+    size = 0
+    for name in files:
+        try:
+            if name != "-" and Path(name).is_file():
+                size += Path(name).stat().st_size
+        except OSError:
+            pass
+    return workers_for(size)
 
 
 def _which(files: tuple[str, ...]) -> str:
@@ -230,10 +248,10 @@ def _reexplain(ex, machine):
     """The same hits, judged again with the machine's facts (the log is not read twice)."""
     from gpuready.explain import Explanation, _check_machine
     from gpuready.explain.engine import explain_hits
-    from gpuready.explain.rules import rules
+    from gpuready.explain.rules import load_rules
 
     ctx = ex.context
     ctx.machine = machine
     ctx.machine_explicit = True
     _check_machine(ctx)
-    return Explanation(explain_hits(rules(), ctx), ctx)
+    return Explanation(explain_hits(load_rules(), ctx), ctx)

@@ -70,8 +70,9 @@ def candidates(rules: RuleSet, ctx: Context) -> list[Candidate]:
 
 
 def rank(cands: list[Candidate], ctx: Context) -> list[Cause]:
-    if any(not c.sig.generic for c in cands):
-        cands = [c for c in cands if not c.sig.generic]
+    specific = {c.label for c in cands if not c.sig.generic}
+    if specific:  # symptoms go, unless they are more evidence for a specific cause's label
+        cands = [c for c in cands if not c.sig.generic or c.label in specific]
     by_label: dict[str, list[Candidate]] = {}
     for c in cands:
         by_label.setdefault(c.label, []).append(c)

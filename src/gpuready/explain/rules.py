@@ -39,12 +39,11 @@ STAGES = ("install", "build", "import", "runtime")
 CONDITION_KINDS = ("os", "stage", "package", "log", "machine", "check")
 MARKER_KINDS = ("benign", "context", "os", "package", "healthy")
 
-# Characters ordered from most to least common in build and error logs (measured on a synthetic
-# OpenCV/nvcc build log and on error reports, lowercased). A gate that starts with a rare
-# character lets the regex engine skip most positions of a chunk without trying the trie.
-_COMMON = "ec/ odiuslrnmpa-.tbvf_x3kgh102=9][w7y%:4j658+,"
-_RANK = {c: i for i, c in enumerate(_COMMON)}
-GATE_PREF = 10  # gates this long (or the whole literal when shorter) pass few lines by accident
+# The 20 most common characters of build and error logs (measured on a synthetic OpenCV/nvcc
+# build log, pip/CMake output and error reports, lowercased). Of a pattern's literals, the one
+# with the most other characters is the most selective gate ("glibcxx_" rather than " not found").
+_COMMON = frozenset("ec /oiduslrnpma-.tbv")
+GATE_MIN = 8  # a gate cut from a longer literal keeps at least this many characters
 GATE_MAX = 20
 
 
@@ -235,21 +234,9 @@ def _alternatives(pattern: str) -> list[list]:
     return [items]
 
 
-def _gate_of_run(run: str) -> str:
-    """The part of a literal run to look for: long enough to be selective (GATE_PREF characters, or
-    the whole run when shorter), starting at the rarest character such a window allows."""
-    run = run.lower()
-    want = min(len(run), GATE_PREF)
-    best_i, best_rank = 0, -1
-    for i in range(0, len(run) - want + 1):
-        rank = _RANK.get(run[i], len(_COMMON) + 1)
-        if rank > best_rank:
-            best_i, best_rank = i, rank
-    return run[best_i : best_i + max(want, GATE_MAX)]
-
-
-def gates_for(pattern: str) -> tuple[str, ...]:
-    """One gate per top-level alternative of `pattern`; a matching line contains at least one of them.
+def literals_for(pattern: str) -> tuple[str, ...]:
+    """One required literal per top-level alternative of `pattern` (lowercase); a line the pattern
+    matches contains at least one of them.
 
     Raises ValueError when an alternative has no literal of 3+ characters to look for (such a
     pattern would have to run on every line, which the streaming scanner does not do).
@@ -264,20 +251,61 @@ def gates_for(pattern: str) -> tuple[str, ...]:
 
 
 def _gates_of(items: list, depth: int = 0) -> list[str]:
-    """Gates for one sequence: its longest required literal, else one gate per alternative of a
-    required alternation in it (a line then contains at least one of them)."""
+    """Literal runs for one sequence: its most selective required literal, else one per alternative of
+    a required alternation in it (a matching line then contains at least one of them)."""
     state = _Runs()
     _walk(items, state)
     state.flush()
     runs = [r for r in state.runs if len(r.strip()) >= 3]
     if runs:
-        return [_gate_of_run(max(runs, key=len))]
+        return [max(runs, key=_selectivity).lower()]
     if depth < 3:
         for branch in state.branches:
             gates = [_gates_of(alt, depth + 1) for alt in branch]
             if all(gates):
                 return [g for gs in gates for g in gs]
     return []
+
+
+def _selectivity(run: str) -> tuple[int, int]:
+    head = run.lower()[:GATE_MAX]
+    return (sum(1 if c in _COMMON else 2 for c in head), len(run))
+
+
+def _starts(run: str) -> set[str]:
+    need = min(len(run), GATE_MIN)
+    return {run[i] for i in range(len(run) - need + 1)}
+
+
+def cut_gates(literals: Iterable[str]) -> dict[str, str]:
+    """{literal: gate}: a window of each literal, chosen so that all gates start with as few
+    different characters as possible.
+
+    The scanner looks for all gates with one regex, a prefix tree; Python's regex engine tries
+    the tree's first-level branches one by one at every position of the text, so the number of
+    different first characters sets the scan speed (16 first characters: ~80 MB/s; every letter:
+    ~5 MB/s, on a synthetic 100 MB build log). A greedy set cover picks those characters; each
+    literal then keeps its most selective window that starts with one of them.
+    """
+    lits = sorted(set(literals))
+    cands = {lit: _starts(lit) for lit in lits}
+    todo = set(lits)
+    chosen: list[str] = []
+    while todo:
+        counts: dict[str, int] = {}
+        for lit in todo:
+            for ch in cands[lit]:
+                counts[ch] = counts.get(ch, 0) + 1
+        best = max(sorted(counts), key=lambda ch: counts[ch])
+        chosen.append(best)
+        todo = {lit for lit in todo if best not in cands[lit]}
+    rank = {ch: i for i, ch in enumerate(chosen)}
+    out: dict[str, str] = {}
+    for lit in lits:
+        need = min(len(lit), GATE_MIN)
+        windows = [lit[i : i + GATE_MAX] for i in range(len(lit) - need + 1) if lit[i] in rank]
+        out[lit] = max(windows, key=_selectivity)
+    return out
 
 
 def trie_regex(words: Iterable[str]) -> str:
@@ -319,13 +347,17 @@ class RuleSet:
             if item.id in self.by_id:
                 raise KnowledgeError(f"explain rules: duplicate id {item.id!r}")
             self.by_id[item.id] = item
+        literals: list[tuple[str, str, tuple[str, ...]]] = []
         for item in (*self.markers, *self.signatures):  # markers first: benign lines are decided before causes
             for p in item.patterns:
                 try:
-                    gates = gates_for(p)
+                    literals.append((item.id, p, literals_for(p)))
                 except ValueError as exc:
                     raise KnowledgeError(f"explain rules: {item.id}: {exc}") from None
-                self.patterns.append((item.id, compile_pattern(p), gates))
+        cut = cut_gates(lit for _, _, lits in literals for lit in lits)
+        for owner, p, lits in literals:
+            gates = tuple(dict.fromkeys(cut[lit] for lit in lits))
+            self.patterns.append((owner, compile_pattern(p), gates))
         self.benign_ids = frozenset(m.id for m in self.markers if m.benign)
         self.signature_ids = frozenset(s.id for s in self.signatures)
         for sig in self.signatures:
@@ -339,11 +371,11 @@ class RuleSet:
 
     def max_hits(self, owner: str) -> int:
         item = self.by_id[owner]
-        return item.max_hits if isinstance(item, Marker) else 1000
+        return item.max_hits if isinstance(item, Marker) else 10000
 
 
 @functools.lru_cache(maxsize=None)
-def rules() -> RuleSet:
+def load_rules() -> RuleSet:
     """All signatures and markers, checked and compiled (cached: the data never changes at run time)."""
     sigs: list[Signature] = []
     marks: list[Marker] = []

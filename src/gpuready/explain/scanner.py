@@ -19,6 +19,7 @@ from gpuready.explain.context import Hit
 from gpuready.explain.rules import RuleSet, trie_regex
 
 KEEP_LINES = 3  # matching lines kept per signature/marker (plus the last one)
+REBUILD_AFTER = 1 << 20  # rebuild the gates without retired markers only in logs bigger than this
 MAX_LINE = 16384  # longer lines are matched on their first MAX_LINE characters
 EVIDENCE_CHARS = 400
 
@@ -42,7 +43,6 @@ class GateIndex:
         body = trie_regex(gates) if gates else r"(?!x)x"
         self.gate = re.compile(body)
         self.gate_i = re.compile(body, re.IGNORECASE)
-        self.each = re.compile("(?=(" + body + "))")
 
 
 _INDEX_CACHE: dict[tuple[int, frozenset[str]], GateIndex] = {}
@@ -63,24 +63,35 @@ class Scanner:
         self.rules = rules
         self.hits: dict[str, Hit] = {}
         self.lines = 0  # lines consumed so far
+        self._counts: dict[str, int] = {}  # matches per owner, for retirement (kept across take_hits)
         self._retired: frozenset[str] = frozenset()
         self._index = gate_index(rules)
+        self._index_for: frozenset[str] = frozenset()  # the retired owners the index leaves out
         self._dirty = False
+        self._scanned = 0  # characters fed so far
 
     def _retire(self, owner: str) -> None:
-        """`owner` has been seen often enough: stop looking for it."""
+        """`owner` has been seen often enough: stop looking for it. Its patterns are skipped at once;
+        the gates are rebuilt without them only in a big log, where that pays for the rebuild."""
         self._retired = self._retired | {owner}
-        self._dirty = True
+        self._dirty = self._scanned >= REBUILD_AFTER
 
     # --- feeding -----------------------------------------------------------------------------------
     def feed(self, block: str) -> None:
         """Scan `block`: whole lines, each ending in "\\n" (the log's last line may lack it)."""
         if not block:
             return
+        self._scanned += len(block)
+        if self._scanned >= REBUILD_AFTER and self._retired != self._index_for:
+            self._dirty = True
         low = block.lower()
         folded = len(low) == len(block)
         if not folded:  # a character whose lowercase is longer ("İ"): search case-insensitively instead
             low = block
+        if self._dirty:
+            self._index = gate_index(self.rules, self._retired)
+            self._index_for = self._retired
+            self._dirty = False
         gate = self._index.gate if folded else self._index.gate_i
         text = low
         pos = 0
@@ -101,6 +112,7 @@ class Scanner:
             pos = end + 1
             if self._dirty:
                 self._index = gate_index(self.rules, self._retired)
+                self._index_for = self._retired
                 self._dirty = False
                 gate = self._index.gate if folded else self._index.gate_i
         self.lines += block.count("\n") + (0 if block.endswith("\n") else 1)
@@ -112,17 +124,24 @@ class Scanner:
             line, low = line[:MAX_LINE], low[:MAX_LINE]
         candidates: set[int] = set()
         closure = self._index.closure
-        for m in self._index.each.finditer(low):
-            candidates.update(closure.get(m.group(1), ()))
+        search = self._index.gate.search
+        pos = 0
+        while True:  # every position where a gate starts (the trie gives the longest; closure the rest)
+            m = search(low, pos)
+            if m is None:
+                break
+            candidates.update(closure.get(m.group(), ()))
+            pos = m.start() + 1
         if not candidates:
             return
         pats = self.rules.patterns
         benign = self.rules.benign_ids
         signatures = self.rules.signature_ids
         matched: dict[str, dict[str, str]] = {}
+        retired = self._retired
         for i in sorted(candidates):  # markers come first in `patterns`
             owner, rx, _ = pats[i]
-            if owner in matched:
+            if owner in matched or owner in retired:
                 continue
             mm = rx.search(line)
             if mm is None:
@@ -148,8 +167,31 @@ class Scanner:
             hit.last = (number, text)
         for k, v in caps.items():
             hit.captures.setdefault(k, v)
-        if hit.count >= self.rules.max_hits(owner):
+        seen = self._counts[owner] = self._counts.get(owner, 0) + 1
+        if seen >= self.rules.max_hits(owner):
             self._retire(owner)
+
+    def take_hits(self) -> dict[str, Hit]:
+        """The hits since the last call (a worker scanning blocks hands them back block by block)."""
+        hits, self.hits = self.hits, {}
+        return hits
+
+
+def merge_hits(into: dict[str, Hit], more: dict[str, Hit]) -> None:
+    """Add the hits of a later part of the log to those of the parts before it."""
+    for owner, h in more.items():
+        cur = into.get(owner)
+        if cur is None:
+            into[owner] = h
+            continue
+        cur.count += h.count
+        for line in h.lines + ([h.last] if h.last else []):
+            if len(cur.lines) < KEEP_LINES:
+                cur.lines.append(line)
+            else:
+                cur.last = line
+        for k, v in h.captures.items():
+            cur.captures.setdefault(k, v)
 
 
 def blocks_from_lines(lines: Iterable[str], size: int = 1 << 20) -> Iterable[str]:
