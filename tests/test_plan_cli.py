@@ -131,6 +131,12 @@ def test_bad_input_is_a_usage_error(args, message):
     assert message in r.output
 
 
+def test_python_interpreter_that_does_not_exist_exits_2(tmp_path):
+    r = CliRunner().invoke(main, ["plan", "torch", "--python", str(tmp_path / "no-python")])
+    assert r.exit_code == 2, r.output
+    assert "cannot inspect that interpreter" in r.output
+
+
 def test_unreadable_machine_file_exits_2(tmp_path):
     bad = tmp_path / "m.json"
     bad.write_text("{not json")

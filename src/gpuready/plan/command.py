@@ -56,6 +56,10 @@ def plan(packages: tuple[str, ...], as_json: bool, fmt: str, machine_file: Path 
         if url is not None and not re.match(r"^(https?|file)://\S+$", url):
             raise click.UsageError(f"{flag} {url!r}: expected an http(s):// or file:// URL")
     machine = get_machine(machine_file, interpreter, frameworks=False, timeout=timeout)
+    if interpreter:
+        problems = [n.message for n in machine.notes if n.subject == "python"]
+        if problems or not re.match(r"^\d+\.\d+", machine.python.version or ""):
+            raise click.UsageError(f"--python {interpreter}: cannot inspect that interpreter ({problems[0] if problems else 'no version'})")
     try:
         machine = apply_overrides(machine, os_name=os_name, python=py_version, driver=driver, gpus=gpus)
     except OverrideError as exc:

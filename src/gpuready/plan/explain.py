@@ -110,7 +110,7 @@ def nearest_python(specifier: str, current: str) -> str:
     fits = [p for p in PYTHONS if pep440.contains(specifier, p + ".0")]
     if not fits:
         return ""
-    return min(fits, key=lambda p: (abs(vtuple(p)[1] - cur[1]) if cur else 0, -vtuple(p)[1]))
+    return min(fits, key=lambda p: (abs(vtuple(p)[1] - cur[1]) if len(cur) > 1 else 0, -vtuple(p)[1]))
 
 
 def prefer(v: Verdict):
@@ -163,7 +163,7 @@ def fixes_for(name: str, gpu_verdicts: list[Verdict], t: Target) -> list[Fix]:
         cur = vtuple(t.python)[:2]
         options = [(nearest_python(v.build.python, t.python), v) for v in py]
         options = [(p, v) for p, v in options if p]
-        target_py = min((p for p, _ in options), key=lambda p: (abs(vtuple(p)[1] - cur[1]), -vtuple(p)[1]), default="")
+        target_py = min((p for p, _ in options), key=lambda p: (abs(vtuple(p)[1] - cur[1]) if len(cur) > 1 else 0, -vtuple(p)[1]), default="")
         best = max((v for p, v in options if p == target_py), key=prefer, default=None)
         if target_py and best is not None:
             out.append(Fix("python", f"use Python {target_py}", best.build.label,
