@@ -335,6 +335,22 @@ SCENARIOS = [
         {"tensorflow": ("2.21.0", "and-cuda", True), "onnxruntime": ("1.31.1", "cpu", False)}, blocked={"onnxruntime"},
         fixes={"onnxruntime": ["drop tensorflow or plan onnxruntime in its own environment"]},
     ),
+    Scenario(  # Grace Hopper (Linux aarch64): torch's aarch64 cu130 build, jax's aarch64 CUDA 13 wheels; no known TF GPU build
+        "gh200-aarch64", lambda: make_machine(arch="aarch64", driver="580.95.05", gpus=(("NVIDIA GH200 480GB", "9.0"),)),
+        ["torch", "jax", "tensorflow"],
+        {"torch": ("2.14.1", "cu130", True), "jax": ("0.11.2", "cuda13", True), "tensorflow": ("2.21.0", "cpu", False)},
+        blocked={"tensorflow"}, fixes={"tensorflow": ["Linux x86_64"]},
+        install={"torch": ["torch==2.14.1+cu130", "--index-url https://download.pytorch.org/whl/cu130"]},
+    ),
+    Scenario(  # a Kepler K40 (sm_35) on Python 3.12: the newest torch with sm_35 code is 1.7.1 (Python <= 3.9)
+        "k40-py312-torch", lambda: make_machine(driver="580.95.05", gpus=(("Tesla K40m", "3.5"),)), ["torch"],
+        {"torch": ("2.14.1", "cpu", False)}, blocked={"torch"},
+        fixes={"torch": ["use Python 3.9 (gets torch 1.7.1+cu92"]},
+    ),
+    Scenario(  # the same GPU and JAX: no JAX wheel ever ran on Kepler (SM >= 5.2): nothing to change but the GPU
+        "k40-jax", lambda: make_machine(driver="580.95.05", gpus=(("Tesla K40m", "3.5"),)), ["jax"],
+        {"jax": ("0.11.2", "cpu", False)}, blocked={"jax"}, fixes={"jax": ["none for this GPU", "compute capability >= 5.2"]},
+    ),
     Scenario(  # five packages at once on the H200 (the benchmark's set)
         "h200-five", h200, ["torch", "tensorflow", "jax", "cupy", "onnxruntime"],
         {"torch": ("2.14.1", "cu126", True), "tensorflow": ("2.21.0", "and-cuda", True), "jax": ("0.11.2", "cuda12", True),

@@ -179,7 +179,7 @@ def fixes_for(name: str, gpu_verdicts: list[Verdict], t: Target) -> list[Fix]:
 def blocking_text(name: str, gpu_verdicts: list[Verdict], t: Target) -> tuple[str, str]:
     """(what blocks, cause label) from the newest GPU builds' problems."""
     if not gpu_verdicts:
-        return f"{name} has no GPU build for {t.describe_os()}", "platform_unsupported"
+        return f"gpuready knows no GPU build of {name} for {t.describe_os()}", "platform_unsupported"
     newest = max(v.build.key for v in gpu_verdicts)
     top = [v for v in gpu_verdicts if v.build.key == newest and v.problems]
     if not top:
@@ -187,3 +187,15 @@ def blocking_text(name: str, gpu_verdicts: list[Verdict], t: Target) -> tuple[st
     texts = list(dict.fromkeys(p.text for v in top for p in v.problems))
     label = top[0].problems[0].label if top else "other"
     return f"{name} {version_span([v.build.version for v in top])}: " + "; ".join(texts[:3]), label
+
+
+def fallback_fix(name: str, label: str, gpu_verdicts: list[Verdict], t: Target) -> str:
+    """When no single change fits: say what kind of machine would run a GPU build, never leave it blank."""
+    if not gpu_verdicts:
+        return f"none on this platform; {name}'s GPU builds need {'Linux x86_64' if t.arch != 'x86_64' else 'Linux'}"
+    if label in ("arch_unsupported", "build_arch_unsupported"):
+        floors = [v.build.cc_min for v in gpu_verdicts if v.build.cc_min]
+        sass = sorted({a for v in gpu_verdicts for a in v.build.archs if a.startswith("sm_")}, key=cc_int)
+        span = f"compute capability >= {min(floors, key=cc_int)}" if floors else (f"{sass[0]}..{sass[-1]}" if sass else "")
+        return f"none for this GPU; {name}'s GPU builds cover {span}" if span else f"none for this GPU"
+    return "none known: the CPU build is planned"

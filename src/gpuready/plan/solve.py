@@ -334,9 +334,11 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
             blocking = "CuPy has no CPU build; " + blocking
             if not t.has_gpu:
                 fixes.append("on a machine without an NVIDIA GPU use NumPy (CuPy's API mirrors it)")
+        if not fixes:
+            fixes.append(explain.fallback_fix(r.name, label, c.gpu(), t))
         plan = PackagePlan(r.name, None, "none", False, (), tuple(reasons + [f"nothing installable: {blocking}"]),
                            requested=not r.implied_by)
-        return plan, Blocked(r.name, blocking, fixes[0] if fixes else "", tuple(fixes), label or "no_matching_distribution")
+        return plan, Blocked(r.name, blocking, fixes[0], tuple(fixes), label or "no_matching_distribution")
     b = v.build
     reasons.append(explain.chosen_line(v, t))
     reasons.extend(v.notes)
@@ -389,7 +391,9 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
             blocking, label = explain.blocking_text(r.name, gpu_v, t)
         if c.excluded and any(x.gpu for x, _ in c.excluded):
             fixes.append(f"relax your requirement {r.raw}")
-        blocked = Blocked(r.name, blocking, fixes[0] if fixes else "", tuple(fixes), label)
+        if not fixes:
+            fixes.append(explain.fallback_fix(r.name, label, gpu_v, t))
+        blocked = Blocked(r.name, blocking, fixes[0], tuple(fixes), label)
     plan = PackagePlan(
         name=r.name,
         version=b.version,
