@@ -186,7 +186,10 @@ def make_plan(
     index_config: IndexConfig | None = None,
 ) -> Plan:
     """Plan `requests` for `machine`: versions, variants, install commands, reasons, blockers."""
-    reqs = parse_requests([r for r in requests]) if requests and isinstance(requests[0], str) else list(requests)  # type: ignore[arg-type]
+    if all(isinstance(r, Request) for r in requests) and requests:
+        reqs = list(requests)  # already parsed (install_hint passes these)
+    else:
+        reqs = parse_requests([str(r) for r in requests])  # raises RequestError for nothing or nonsense
     t = target_from_machine(machine)
     if index_config is None:
         idx = read_index_config(index_url=index_url, mirror=mirror)
@@ -230,7 +233,7 @@ def make_plan(
         packages=tuple(plans),
         blocked=tuple(blocked),
         machine=tuple(_machine_lines(t, idx)),
-        notes=tuple(_plan_notes(major, cudnn, gpu_builds, cands, picks)),
+        notes=tuple(_plan_notes(major, cudnn, gpu_builds)),
         index=idx.to_dict(),
     )
 
@@ -254,9 +257,9 @@ def _machine_lines(t: Target, idx: IndexConfig) -> list[str]:
     return lines
 
 
-def _plan_notes(major: int, cudnn: int, gpu_builds: list[Build], cands: list[Candidates], picks) -> list[str]:
+def _plan_notes(major: int, cudnn: int, gpu_builds: list[Build]) -> list[str]:
     notes = []
-    if len([b for b in gpu_builds]) > 1 and major:
+    if len(gpu_builds) > 1 and major:
         names = ", ".join(b.package for b in gpu_builds)
         notes.append(f"{names} share CUDA {major}" + (f" and cuDNN {cudnn}" if cudnn else "")
                      + ": one set of NVIDIA CUDA/cuDNN libraries in this environment")
