@@ -58,6 +58,7 @@ class Build:
     find_links: str = ""
     local_tag: bool = False  # pin as version+variant (PyTorch index wheels)
     pypi_default: bool = False  # PyPI's Linux x86_64 wheel of this version *is* this variant
+    pypi_windows: bool = False  # ... and PyPI's Windows wheel (torch <= 1.10 had CUDA wheels on PyPI for Windows)
     system_cuda: bool = False  # uses a CUDA toolkit/cuDNN installed on the machine (not pip wheels)
     minor_compat: bool = True  # may run on an older driver of the same CUDA major (CUDA 11+)
     stable: bool = True
@@ -164,6 +165,7 @@ class TorchRelease:
     windows_variants: tuple[str, ...] = ()
     stable: tuple[str, ...] = ()
     pypi_linux: str = ""
+    pypi_windows: str = ""
     install: str = "index-url"
     torchvision: dict[str, str] = field(default_factory=dict)
     torchaudio: dict[str, str] = field(default_factory=dict)
@@ -175,7 +177,7 @@ class TorchRelease:
         check_specifier(self.python, "python")
         if self.install not in ("index-url", "extra-index-url", "find-links"):
             raise ValueError(f"install must be index-url, extra-index-url or find-links, not {self.install!r}")
-        for v in (*self.stable, self.pypi_linux, *self.windows_variants):
+        for v in (*self.stable, self.pypi_linux, self.pypi_windows, *self.windows_variants):
             if v and v not in self.variants:
                 raise ValueError(f"variant {v!r} is not in variants")
         for pairs in (self.torchvision, self.torchaudio):
@@ -270,6 +272,7 @@ def _torch_builds() -> list[Build]:
                             index_style=rel.install,
                             local_tag=True,
                             pypi_default=(name == rel.pypi_linux and platform == "x86_64"),
+                            pypi_windows=(name == rel.pypi_windows and platform == "x86_64"),
                             minor_compat=vtuple(row.cuda)[:1] >= (11,),
                             stable=not rel.stable or name in rel.stable,
                             confirmed=rel.confirmed and row.confirmed,
@@ -668,7 +671,10 @@ def builds(name: str) -> tuple[Build, ...]:
         raise KeyError(name)
     cached = _disk_cache()
     if cached is not None and name in cached.get("builds", {}):
-        return tuple(_build_from_dict(d) for d in cached["builds"][name])
+        try:
+            return tuple(_build_from_dict(d) for d in cached["builds"][name])
+        except (TypeError, ValueError, KeyError):  # a cache written by other code: rebuild from the TOML
+            pass
     return _builds_uncached(name)
 
 
@@ -678,6 +684,7 @@ def builds(name: str) -> tuple[Build, ...]:
 # the user's cache folder, keyed by gpuready's version and every data file's size and mtime, so an edit
 # of any data file (or an upgrade) rebuilds it. Any failure just means "no cache".
 
+CACHE_FORMAT = 2  # bump when Build's fields or the expanders change shape (the key covers data files, not code)
 _TUPLE_FIELDS = {f.name for f in dataclasses.fields(Build) if str(f.type).startswith("tuple")}
 
 
@@ -692,7 +699,7 @@ def _cache_key() -> str | None:
         from gpuready import __version__
 
         folder = resources.files("gpuready.knowledge.data")
-        parts = [__version__]
+        parts = [__version__, str(CACHE_FORMAT), ",".join(f.name for f in dataclasses.fields(Build))]
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if entry.name.endswith(".toml"):
                 st = os.stat(str(entry))
