@@ -230,7 +230,7 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     """
     from gpuready.cli import get_machine
     from gpuready.install.download import download as do_download
-    from gpuready.install.flow import InstallError, explain_output, load_plan_file, make_plan_dict, mirror_hint, network_trouble
+    from gpuready.install.flow import InstallError, explain_output, load_plan_file, make_plan_dict, mirror_hint, network_first
     from gpuready.install.offline import OfflineError
     from gpuready.install.progress import ProgressView
     from gpuready.install.runlog import RunLog
@@ -269,9 +269,7 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     causes: list[dict] = []
     hints: list[str] = []
     for what, res in result.failed:
-        causes.extend(explain_output(res.output, machine, "install", what.split(":", 1)[-1].strip()))
-        if network_trouble(res.output) and not any(c["label"] == "network" for c in causes):
-            causes.insert(0, {"label": "network", "explanation": "the download failed or timed out", "evidence": network_trouble(res.output), "fix": ""})
+        causes = network_first(causes + explain_output(res.output, machine, "install", what.split(":", 1)[-1].strip()), res.output)
     if any(c["label"] == "network" for c in causes):
         hints.append(mirror_hint())
     for d in result.slow[:1]:

@@ -246,6 +246,8 @@ def download(
         keep = [a for a in args if a not in ("--upgrade", "-U", "--force-reinstall", "--no-build-isolation", "--user")]
         jobs.append((f"wheels: {pkg['name']}", keep))
     for what, args in jobs:
+        if not requirements_of(args):
+            continue  # an sdist with no build requirements (an in-tree backend)
         if what.startswith("build requirements"):
             full = ["--only-binary=:all:", *binary_only, *args]
         else:
@@ -267,9 +269,11 @@ def download(
                 if offline.file_kind(p.name) == "sdist":
                     n, v, r = sdist_metadata(p)
                     stub_wheel(stubs, n or missing, v or "0", r)
-                    if build_deps:
-                        run(f"build requirements: {missing}",
-                            apply_network(["--only-binary=:all:", *binary_only, *build_requires(p)], net))
+                    if build_deps and build_requires(p):
+                        bres, _ = run(f"build requirements: {missing}",
+                                      apply_network(["--only-binary=:all:", *binary_only, *build_requires(p)], net))
+                        if not bres.ok:
+                            result.failed.append((f"build requirements: {missing}", bres))
             res, _ = run(what, full)
             tries += 1
         if not res.ok:

@@ -355,9 +355,10 @@ def pip_version(python: str) -> str:
     return ""
 
 
-def find_installer(python: str, prefer: str = "auto") -> Installer:
+def find_installer(python: str, prefer: str = "auto", *, pip_version_hint: str = "") -> Installer:
     """uv when available (and not refused with prefer="pip"), else the target's pip.
 
+    `pip_version_hint` (from the target's metadata) saves starting pip once just to ask.
     Raises ExecutorError when neither can install into `python`.
     """
     if prefer not in ("auto", "uv", "pip"):
@@ -369,7 +370,7 @@ def find_installer(python: str, prefer: str = "auto") -> Installer:
         return Installer("uv", python, uv=uv, version=version, pip_config=read_pip_config(python))
     if prefer == "uv":
         raise ExecutorError("uv was asked for (--installer uv) but is neither on PATH nor importable (`pip install uv`)")
-    version = pip_version(python)
+    version = pip_version_hint or pip_version(python)
     if not version:
         raise ExecutorError(
             f"{python} has no pip and uv is not installed: run `{python} -m ensurepip` or install uv"

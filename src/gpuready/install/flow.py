@@ -185,6 +185,19 @@ def network_trouble(text: str) -> list[str]:
     return hits[:3]
 
 
+def network_first(causes: list[dict], output: str) -> list[dict]:
+    """When the output shows network trouble, that is the cause to fix first: "no matching distribution"
+    after a timeout only means the index could not be read."""
+    lines = network_trouble(output)
+    net = [c for c in causes if c["label"] == "network"]
+    if not net and not lines:
+        return causes
+    if not net:
+        net = [{"label": "network", "explanation": "the package index could not be reached (timeouts or refused connections)",
+                "evidence": lines, "fix": "check the connection or proxy settings, or use a mirror (see the hint)"}]
+    return net + [c for c in causes if c["label"] != "network"]
+
+
 def mirror_hint(slow: str = "") -> str:
     why = f"the package index is slow ({slow})" if slow else "the package index is slow or unreachable"
     return (
@@ -376,8 +389,14 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
 
     # the environment and the installer
     env: TargetEnv | None = None
+    if not create:
+        try:
+            env = inspect_env(target)
+        except EnvError as exc:
+            raise InstallError(str(exc)) from None
     try:
-        installer = find_installer(base_python if create else target, opts.installer)
+        installer = find_installer(base_python if create else target, opts.installer,
+                                   pip_version_hint=env.pip_version if env is not None else "")
     except ExecutorError as exc:
         raise InstallError(str(exc)) from None
     if create:
@@ -385,11 +404,6 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
 
         installer = dataclasses.replace(installer, python=target)
     rep.installer = installer.name
-    if not create:
-        try:
-            env = inspect_env(target)
-        except EnvError as exc:
-            raise InstallError(str(exc)) from None
     conflicts = find_conflicts(env, machine, pkgs) if env is not None else Conflicts(())
     rep.removals = [r.to_dict() for r in conflicts.removals]
     rep.notes = list(conflicts.notes)
@@ -619,11 +633,8 @@ def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[dict
         output = failure.result.output if failure.result is not None else failure.why
         rep.error = failure.why or f"`{failure.step.display()}` exited with status {failure.result.returncode if failure.result else '?'}"
         rep.causes = explain_output(output, machine, "install", failure.step.package or None)
-        net_lines = network_trouble(output)
-        if any(c["label"] == "network" for c in rep.causes) or net_lines:
-            if not any(c["label"] == "network" for c in rep.causes):
-                rep.causes.insert(0, {"label": "network", "explanation": "the download failed or timed out",
-                                      "evidence": net_lines, "fix": ""})
+        rep.causes = network_first(rep.causes, output)
+        if rep.causes and rep.causes[0]["label"] == "network":
             rep.hints.insert(0, mirror_hint())
     else:
         rep.status = "verify-failed"

@@ -9,14 +9,17 @@ package yanked since, they are simply not there. So the snapshot keeps the files
   `etc` and `include`, and the user site when the user site is live), with size, mtime and inode.
   `__pycache__` is left out: bytecode is derived data, and stale bytecode is deleted alongside
   every source file that is restored or removed.
-* **Backup.** Each file is hard-linked into a backup folder beside the environment (free in time
-  and space, whatever the environment's size); files under 1 MiB are copied instead. Linking is
-  safe because pip and uv never rewrite an installed file in place: pip unlinks before writing
-  (`pip/_internal/operations/install/wheel.py`, "Unlinking the file allows writing of new contents
-  while allowing the process to continue to use the old copy"), uninstalls move files away, and
-  uv links or renames into place. Small files are copied because a few tools do write them in
-  place (`.pth` files, uv's copy fallback when two distributions share a small file such as
-  `nvidia/__init__.py`). Where a hard link is impossible (another file system), the file is copied.
+* **Backup.** Each file is hard-linked into a backup folder beside the environment (free in space,
+  and about as fast as listing, whatever the environment's size: a torch environment has tens of
+  thousands of files). Linking is safe because pip and uv do not rewrite an installed file in
+  place: pip unlinks before writing (`pip/_internal/operations/install/wheel.py`: "Unlinking the
+  file allows writing of new contents while allowing the process to continue to use the old
+  copy"; its script writer does the same), uninstalls move files away, and uv uninstalls the old
+  version before it links or copies the new one in. `.pth` files are copied instead, because some
+  tools append to them in place. The one remaining in-place writer is uv's copy mode overwriting a
+  file that *another* distribution owns; gpuready removes competing distributions (the only
+  common case, cv2) before installing. Where a hard link is impossible (another file system),
+  the file is copied.
 * **Restore.** Rescan; delete what is new, put back what is missing or changed (same path, other
   inode, size or mtime) from the backup, recreate missing directories, remove new ones. Then
   rescan and compare with the listing, and compare `pip freeze` with the one taken before: the
@@ -43,7 +46,7 @@ from gpuready.install.envinfo import TargetEnv
 from gpuready.install.executor import Command
 from gpuready.proc import run
 
-COPY_BELOW = 1 << 20  # bytes: smaller files are copied, larger ones hard-linked
+COPY_SUFFIXES = (".pth",)  # copied, not linked: tools append to them in place
 SKIP_DIRS = {"__pycache__"}
 WORKERS = 8
 
@@ -65,6 +68,8 @@ class Snapshot:
     backup: str  # folder with one numbered subfolder per root
     freeze: list[str] = field(default_factory=list)
     freeze_ok: bool = True
+    freeze_argv: list[str] = field(default_factory=list)  # how `freeze` was taken: compare with the same tool
+    freeze_env: dict[str, str] = field(default_factory=dict)
     files: int = 0
     linked_bytes: int = 0
     copied_bytes: int = 0
@@ -77,6 +82,8 @@ class Snapshot:
             "backup": self.backup,
             "freeze": self.freeze,
             "freeze_ok": self.freeze_ok,
+            "freeze_argv": self.freeze_argv,
+            "freeze_env": self.freeze_env,
             "files": self.files,
             "linked_bytes": self.linked_bytes,
             "copied_bytes": self.copied_bytes,
@@ -91,6 +98,8 @@ class Snapshot:
             backup=d["backup"],
             freeze=list(d.get("freeze", [])),
             freeze_ok=bool(d.get("freeze_ok", True)),
+            freeze_argv=list(d.get("freeze_argv", [])),
+            freeze_env=dict(d.get("freeze_env", {})),
             files=int(d.get("files", 0)),
             linked_bytes=int(d.get("linked_bytes", 0)),
             copied_bytes=int(d.get("copied_bytes", 0)),
@@ -224,6 +233,7 @@ def take(roots: Sequence[str], backup: Path, freeze_cmd: Command | None = None) 
     snap = Snapshot(roots=[], backup=str(backup))
     if freeze_cmd is not None:
         snap.freeze, snap.freeze_ok = freeze(freeze_cmd)
+        snap.freeze_argv, snap.freeze_env = list(freeze_cmd.argv), dict(freeze_cmd.env)
     jobs: list[tuple[str, str, Entry, int]] = []
     for i, root in enumerate(roots):
         existed = os.path.isdir(root)
@@ -240,7 +250,7 @@ def take(roots: Sequence[str], backup: Path, freeze_cmd: Command | None = None) 
 
     def backup_one(job: tuple[str, str, Entry, int]) -> tuple[str, int]:
         src, dst, e, _ = job
-        if e[1] >= COPY_BELOW:
+        if not src.endswith(COPY_SUFFIXES):
             try:
                 os.link(src, dst)
                 return "l", e[1]
@@ -325,6 +335,8 @@ def restore(snap: Snapshot, freeze_cmd: Command | None = None) -> RestoreReport:
             rep.differences.extend(compare(root, scan(root.path, exclude=[str(backup.parent)])))
         elif os.path.lexists(root.path):
             rep.differences.append(f"{root.path}: still exists")
+    if snap.freeze_argv:  # the same tool as before (uv and pip freeze differ in details)
+        freeze_cmd = Command(tuple(snap.freeze_argv), snap.freeze_env)
     if freeze_cmd is not None and snap.freeze_ok:
         rep.freeze_after, ok = freeze(freeze_cmd)
         rep.freeze_checked = ok
