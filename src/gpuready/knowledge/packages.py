@@ -13,7 +13,6 @@ package needs an expander.
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import re
@@ -704,7 +703,10 @@ def _cache_key() -> str | None:
             if entry.name.endswith(".toml"):
                 st = os.stat(str(entry))
                 parts.append(f"{entry.name}:{st.st_size}:{st.st_mtime_ns}")
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+        import zlib  # a stable, cheap fingerprint (hashlib costs more to import than this whole lookup)
+
+        text = "|".join(parts).encode()
+        return f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}"
     except Exception:  # a zipped install, an unreadable folder: no cache
         return None
 

@@ -14,7 +14,7 @@ from gpuready.plan import explain
 from gpuready.plan.indexes import read_index_config
 from gpuready.plan.requests import ALIASES, RequestError, parse_requests
 from gpuready.plan.solve import candidates, make_plan
-from gpuready.plan.source import SourceContext
+from gpuready.plan.model import SourceContext
 from gpuready.plan.target import target_from_machine
 
 _IMPORT_NAMES = {"cv2": "opencv", "face_recognition": "face_recognition", "onnxruntime": "onnxruntime"}

@@ -9,7 +9,6 @@ overrides files), and uv's settings are read where pip has none.
 
 from __future__ import annotations
 
-import configparser
 import os
 import sys
 from dataclasses import dataclass, field
@@ -84,6 +83,8 @@ def pip_config_files(env: Mapping[str, str], home: Path, *, system: bool = True)
 
 
 def _read_pip_file(path: Path) -> tuple[str, list[str], list[str]]:
+    import configparser  # only when a pip config file exists
+
     parser = configparser.RawConfigParser(strict=False)
     try:
         with open(path, encoding="utf-8") as fh:

@@ -12,6 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+@dataclass
+class SourceContext:
+    """What the source-build candidates decided (toolkit, cuDNN copy, release), by (package, version, CUDA major).
+
+    Filled while candidates are made, read when the chosen build's settings are written; lives here so
+    that plans without dlib/OpenCV never import the source-build module.
+    """
+
+    choices: dict[tuple[str, str, int], tuple[Any, Any, Any]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class PackagePlan:
     name: str

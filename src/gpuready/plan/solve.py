@@ -22,9 +22,8 @@ from gpuready.plan import explain
 from gpuready.plan.evaluate import Verdict, evaluate
 from gpuready.plan.indexes import IndexConfig, read_index_config
 from gpuready.plan.installs import install_for, system_requirements, via_pypi
-from gpuready.plan.model import Blocked, PackagePlan, Plan
+from gpuready.plan.model import Blocked, PackagePlan, Plan, SourceContext
 from gpuready.plan.requests import COMPANIONS, Request, parse_requests
-from gpuready.plan.source import SourceContext, build_settings_for, source_gpu_builds
 from gpuready.plan.target import Target, target_from_machine
 
 ZERO = pep440.ZERO
@@ -72,6 +71,8 @@ def _exact_pin(req: Request) -> str:
 def candidates(req: Request, t: Target, ctx: SourceContext) -> Candidates:
     all_builds = list(builds(req.name))
     if KINDS[req.name] == "source":
+        from gpuready.plan.source import source_gpu_builds  # only plans with dlib/OpenCV need it
+
         all_builds = source_gpu_builds(req.name, t, ctx) + all_builds
         all_builds.sort(key=lambda b: b.key, reverse=True)
     if req.name == "opencv" and req.dist in OPENCV_DISTS:
@@ -370,6 +371,8 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
                        "the CPU one can shadow the GPU one")
     build_dict = None
     if b.gpu and b.source_build:
+        from gpuready.plan.source import build_settings_for
+
         build_dict, origin = build_settings_for(t, b, ctx)
         tk, _, _ = ctx.choices[(b.package, b.version, b.cuda_major)]
         archs = build_dict.get("cuda_arch_bin") or []

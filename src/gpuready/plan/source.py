@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 import posixpath
 import ntpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gpuready.knowledge.cuda import cc_int, cc_str, cuda_mm, driver_runs_cuda, host_compiler_limit, vtuple
 from gpuready.knowledge.cudnn import cudnn_has_build_for, cudnn_wheel
 from gpuready.knowledge.packages import Build, SourceRelease, package_info, parse_version, source_releases, toolkit_wheels
 from gpuready.machine import Compiler, Cudnn, CudaToolkit
 from gpuready.plan.evaluate import arch_list, toolkit_can_target
+from gpuready.plan.model import SourceContext
 from gpuready.plan.target import Target
 
 
@@ -52,13 +53,6 @@ class CudnnChoice:
     origin: str  # "machine:pip", "machine:system", "pip" (to install)
     packages: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-
-
-@dataclass
-class SourceContext:
-    """What was decided for each candidate source build, keyed by (package, version, CUDA major)."""
-
-    choices: dict[tuple[str, str, int], tuple[ToolkitChoice, CudnnChoice | None, SourceRelease]] = field(default_factory=dict)
 
 
 def _path_mod(t: Target):
