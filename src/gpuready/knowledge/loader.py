@@ -64,11 +64,17 @@ def load_table(filename: str, table: str, cls: type[T], *, required: bool = True
     return tuple(build(cls, row, f"{filename} [[{table}]] {entry_name(row, i)}") for i, row in enumerate(rows))
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    """Type hints per dataclass, resolved once (get_type_hints per row was a visible share of cold loads)."""
+    return typing.get_type_hints(cls)
+
+
 def build(cls: type[T], row: Any, where: str) -> T:
     """Build the dataclass `cls` from a TOML table, checking names and types."""
     if not isinstance(row, dict):
         raise KnowledgeError(f"{where}: expected a table, got {type(row).__name__}")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(row) - set(fields))
     if unknown:
