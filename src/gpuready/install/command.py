@@ -214,13 +214,14 @@ def _recover(venv: Path | None, python: str | None) -> int:
 @click.option("--index-url", default=None, help="Use this package index instead of PyPI (a mirror).")
 @click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index.")
 @click.option("--no-build-deps", is_flag=True, help="Skip the build requirements of sdists (the target already has setuptools, cmake, ...).")
+@click.option("--exclude", "exclude", multiple=True, help="A project the target already has (numpy, Pillow ...): not fetched. Repeatable.")
 @click.option("--glibc", default="", help="The target's glibc (e.g. 2.39) when the machine file's distribution is not known.")
 @click.option("--retries", type=int, default=0, help="Retries per download (default 5).")
 @click.option("--net-timeout", type=int, default=0, help="Network timeout in seconds (default 60).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest and the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, python: str | None, plan_file: Path | None,
-             index_url: str | None, mirror: str | None, no_build_deps: bool, glibc: str, retries: int, net_timeout: int,
+             index_url: str | None, mirror: str | None, no_build_deps: bool, exclude: tuple[str, ...], glibc: str, retries: int, net_timeout: int,
              as_json: bool, quiet: bool) -> None:
     """Fetch every wheel and sdist that installing PACKAGES needs on a machine (this one, or --machine FILE) into DEST.
 
@@ -257,8 +258,8 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     view = ProgressView(err, enabled=not quiet)
     try:
         with view:
-            result = do_download(machine, plan, packages, dest, net=net, build_deps=not no_build_deps, log=log, view=view,
-                                 glibc_hint=glibc)
+            result = do_download(machine, plan, packages, dest, net=net, build_deps=not no_build_deps, exclude=exclude, log=log,
+                                 view=view, glibc_hint=glibc)
     except OfflineError as exc:
         log.close()
         raise BadInput(str(exc)) from None

@@ -151,6 +151,14 @@ def toolkit_requirements(build: dict | None) -> list[str]:
     return list(tkmod.requirements(spec, cuda, tuple(build.get("toolkit_extras") or ()), cudnn=True))
 
 
+def project_of(filename: str) -> str:
+    """ "Pillow-11.0-cp312-….whl" -> "Pillow"; "face_recognition_models-0.3.0.tar.gz" -> "face_recognition_models"."""
+    if filename.endswith(".whl"):
+        return filename.split("-")[0]
+    stem = re.sub(r"\.(tar\.gz|tar\.bz2|tgz|zip)$", "", filename)
+    return stem.rsplit("-", 1)[0]
+
+
 # --- the download itself -------------------------------------------------------------------------
 
 
@@ -176,11 +184,19 @@ def download(
     *,
     net: NetOptions = NetOptions(),
     build_deps: bool = True,
+    exclude: Sequence[str] = (),
     log: RunLog,
     view: ProgressView | None = None,
     glibc_hint: str = "",
 ) -> DownloadResult:
-    """Fetch every file `plan` needs on `machine` into `dest`, and write the manifest."""
+    """Fetch every file `plan` needs on `machine` into `dest`, and write the manifest.
+
+    `exclude`: projects the target already has (numpy, Pillow ...): not fetched, and files of them
+    left by pip's resolution are removed, so the folder stays small enough to carry.
+    """
+    skip = {canonical(x) for x in exclude}
+    dest.mkdir(parents=True, exist_ok=True)
+    had = {p.name for p in dest.iterdir()}  # files already there (a wheel the user put in) are never removed
     dest.mkdir(parents=True, exist_ok=True)
     tags = offline.target_tags(machine, glibc_hint)
     result = DownloadResult(ok=True, folder=dest)
@@ -244,6 +260,9 @@ def download(
             if not any(canonical(re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0]) == canonical(re.split(r"[<>=!~\[; ]", extra, maxsplit=1)[0]) for r in reqs):
                 args = [*args, extra]
         keep = [a for a in args if a not in ("--upgrade", "-U", "--force-reinstall", "--no-build-isolation", "--user")]
+        keep = [a for a in keep if a not in reqs or canonical(re.split(r"[<>=!~\[; @]", a, maxsplit=1)[0]) not in skip]
+        if not requirements_of(keep):
+            continue
         jobs.append((f"wheels: {pkg['name']}", keep))
     for what, args in jobs:
         if not requirements_of(args):
@@ -278,7 +297,10 @@ def download(
             tries += 1
         if not res.ok:
             result.failed.append((what, res))
-    # 3. stubs never stay in the folder
+    # 3. excluded projects and stubs never stay in the folder
+    for p in dest.iterdir():
+        if skip and p.name not in had and offline.file_kind(p.name) in ("wheel", "sdist") and canonical(project_of(p.name)) in skip:
+            p.unlink()
     stub_names = {p.name for p in stubs.iterdir()}
     for p in dest.iterdir():
         if p.name in stub_names:

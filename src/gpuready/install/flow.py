@@ -239,6 +239,15 @@ def _cause_dict(cause: Any) -> dict:
             "fix": getattr(cause, "fix", "")}
 
 
+def _accepts(func: Any, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _labels() -> tuple[str, ...]:
     from gpuready.findings import LABELS
 
@@ -529,9 +538,12 @@ def _build(pkg: dict, opts: InstallOptions, machine: Machine, python: str, sdist
     archs = list(opts.cuda_archs or build.get("cuda_arch_bin") or []) or None
     log.section(f"build {name} {pkg.get('version') or ''} (gpuready build; its own log is kept too)")
     ui.message(f"Building {pkg.get('dist') or name} {pkg.get('version') or ''} from source (this can take minutes; a cached wheel is reused)")
+    kwargs: dict[str, Any] = dict(version=pkg.get("version"), sdist=sdist, cuda_archs=archs, python=python,
+                                  jobs=opts.jobs, progress=opts.progress, use_cache=opts.use_cache)
+    if opts.offline is not None and _accepts(build_wheel, "pip_args"):
+        kwargs["pip_args"] = ("--no-index", "--find-links", str(opts.offline.resolve()))
     with offline_env(opts.offline.resolve() if opts.offline is not None else None):
-        res = build_wheel(machine, name, version=pkg.get("version"), sdist=sdist, cuda_archs=archs, python=python,
-                          jobs=opts.jobs, progress=opts.progress, use_cache=opts.use_cache)
+        res = build_wheel(machine, name, **kwargs)
     wheel = Path(res.wheel) if getattr(res, "wheel", None) else None
     entry.update(ok=bool(res.ok), wheel=str(wheel) if wheel else "", cached=bool(getattr(res, "cached", False)),
                  seconds=round(float(getattr(res, "seconds", 0.0) or 0.0), 1), cuda_enabled=getattr(res, "cuda_enabled", None),
@@ -545,6 +557,9 @@ def _build(pkg: dict, opts: InstallOptions, machine: Machine, python: str, sdist
     if failed:
         rep.failed_step = f"build {name}"
         cause = _cause_dict(getattr(res, "cause", None))
+        if not cause and getattr(res, "label", ""):  # the build's own log reader named it
+            cause = {"label": res.label, "explanation": getattr(res, "missing", "") or "; ".join(entry["problems"]),
+                     "evidence": [], "fix": getattr(res, "fix", "")}
         if cause:
             rep.causes.append(cause)
         elif entry["log"]:
