@@ -194,3 +194,25 @@ def test_offline_install_refuses_another_python(local_index, tmp_path, venv, cle
     opts = InstallOptions(python=str(python_of(venv)), offline=dest, verify=False, installer="pip", progress=False)
     with pytest.raises(InstallError, match="Python 3.8"):
         run_install(["pkga"], opts, FakeUI())
+
+
+def test_exclude_leaves_out_what_the_target_has(local_index, tmp_path):
+    make_wheel(local_index, "bigdep", "1.0")
+    dest = tmp_path / "dl"
+    dest.mkdir()
+    mine = make_wheel(dest, "bigdep", "0.9")  # put there by hand: kept
+    plan = {"packages": [{"name": "pkgb", "version": "1.0", "install": ["pip", "install", "--no-deps", "pkgb==1.0", "bigdep"]}],
+            "blocked": []}
+    make_wheel(local_index, "pkgb", "1.0")
+    res = download(this_machine(), plan, ["pkgb"], dest, net=NetOptions(offline_dir=str(local_index)), exclude=["BigDep"],
+                   log=RunLog(tmp_path / "l.log"))
+    assert res.ok
+    assert sorted(p.name for p in dest.iterdir()) == sorted([mine.name, "pkgb-1.0-py3-none-any.whl", offline.MANIFEST])
+
+
+def test_project_of():
+    from gpuready.install.download import project_of
+
+    assert project_of("Pillow-11.0.0-cp312-cp312-manylinux_2_28_x86_64.whl") == "Pillow"
+    assert project_of("face_recognition_models-0.3.0.tar.gz") == "face_recognition_models"
+    assert project_of("opencv-contrib-python-headless-4.14.0.94.tar.gz") == "opencv-contrib-python-headless"
