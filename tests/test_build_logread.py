@@ -152,3 +152,21 @@ def test_host_compiler_signature():
                  "gcc versions later than 12 are not supported!", "dlib")
     assert v.label == "host_compiler_unsupported"
     assert v.missing_piece == "a host compiler nvcc accepts (gcc <= 12)"
+
+
+def test_h200_dlib_build_log():
+    """The configure part of the real dlib build on the H200 (docs/build.md): system CUDA 13.0, pip cuDNN 9.19."""
+    pip = "/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn"
+    v = verdict("dlib-h200-cuda-on.log", "dlib", {"library": f"{pip}/lib/libcudnn.so.9", "include_dir": f"{pip}/include"})
+    assert v.cuda_enabled is True and v.problems == []
+    assert v.facts["archs"] == "90" and v.facts["nvcc_version"].startswith("13.0")
+    # The same log judged against the system cuDNN would be two cuDNNs.
+    v = verdict("dlib-h200-cuda-on.log", "dlib", {"library": "/usr/lib/x86_64-linux-gnu/libcudnn.so.9"})
+    assert v.label == "shadowed_install"
+
+
+def test_h200_opencv_build_log():
+    pip = "/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn"
+    v = verdict("opencv-h200-cuda-on.log", "opencv", {"library": f"{pip}/lib/libcudnn.so.9", "version": "9.19.0"})
+    assert v.cuda_enabled is True and v.problems == []
+    assert v.facts["cudnn_version"] == "9.19.0" and v.facts["modules"] == "core cudev dnn imgproc python3"

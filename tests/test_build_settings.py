@@ -188,3 +188,38 @@ def test_face_recognition_companion():
 def test_unknown_package_raises(h200):
     with pytest.raises(BuildSettingsError):
         build_settings(h200, "tensorflow")
+
+
+def _local_machine(h200, tmp_path, libs):
+    """The H200 machine as if it were this host, with a toolkit folder holding `libs`."""
+    import socket
+    import sys
+
+    root = tmp_path / "cuda-13.0"
+    (root / "lib64").mkdir(parents=True)
+    for name in libs:
+        (root / "lib64" / name).write_bytes(b"")
+    tk = CudaToolkit(root=str(root), version="13.0.88", nvcc=str(root / "bin" / "nvcc"), origin="system")
+    py = dataclasses.replace(h200.python, executable=sys.executable)
+    return dataclasses.replace(h200, hostname=socket.gethostname(), python=py, toolkits=(tk,))
+
+
+def test_local_toolkit_libraries_are_checked(h200, tmp_path, monkeypatch):
+    monkeypatch.setenv("GPUREADY_TOOLKIT_DIR", str(tmp_path / "tk"))
+    full = ["libcublas.so.13", "libcusolver.so.12", "libcurand.so.10", "libcufft.so.12", "libnppc.so.13", "libnppial.so.13"]
+    m = _local_machine(h200, tmp_path, full)
+    assert st.is_local(m)
+    assert build_settings(m, "dlib")["toolkit_source"] == "system"
+    assert build_settings(m, "opencv")["toolkit_source"] == "system"  # NPP is libnppc.so..., there is no libnpp.so
+    m2 = _local_machine(h200, tmp_path / "b", ["libcudart.so.13"])
+    s = build_settings(m2, "dlib")
+    assert s["toolkit_source"] == "pip-wheels" and s["toolkit_pending"]
+    assert any("has no libcublas, libcusolver, libcurand" in r for r in s["reasons"])
+
+
+def test_network_hints():
+    from gpuready.build.source import network_hint
+
+    assert "no network" in network_hint("Failed to establish a new connection: [Errno -3] Temporary failure in name resolution")
+    assert "mirror" in network_hint("pip._vendor.urllib3.exceptions.ReadTimeoutError: HTTPSConnectionPool: Read timed out.")
+    assert network_hint("ERROR: No matching distribution found for dlib==99") == ""

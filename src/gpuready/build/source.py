@@ -167,6 +167,21 @@ def unpack(src: Source, work: Path) -> Path:
     return root
 
 
+_OFFLINE = re.compile(r"Temporary failure in name resolution|Name or service not known|Network is unreachable|"
+                      r"No route to host|Failed to establish a new connection|Could not resolve host|getaddrinfo failed")
+_SLOW = re.compile(r"ReadTimeoutError|Read timed out|ConnectTimeoutError|timed out|IncompleteRead|Connection broken")
+
+
+def network_hint(output: str, timed_out: bool = False) -> str:
+    """A one-line diagnosis of a pip download that failed on the network, "" when it was something else."""
+    if _OFFLINE.search(output):
+        return "no network here (the package index cannot be reached): use --offline DIR with the files fetched elsewhere"
+    if timed_out or _SLOW.search(output):
+        return ("the package index is slow or dropping connections: configure a nearby mirror (--index-url URL, "
+                "or PIP_INDEX_URL / `pip config set global.index-url URL`) and retry")
+    return ""
+
+
 def cached_sdist(recipe: Recipe, version: str) -> Path | None:
     """A pinned sdist already in gpuready's source folder."""
     known = known_source(recipe.name, version)
@@ -188,11 +203,11 @@ def fetch_sdist(recipe: Recipe, version: str, *, dist: str | None = None, pip_ar
     res = run(argv, timeout=timeout)
     if not res.ok:
         why = "timed out" if res.timed_out else f"exit {res.returncode}"
-        hint = ""
-        if re.search(r"ReadTimeout|ConnectTimeout|Connection|NewConnectionError|Temporary failure in name resolution|HTTPSConnectionPool", res.output):
-            hint = (" — no network (or a slow index)? Bring the sdist (gpuready download, or pip download on a machine with "
-                    "network) and pass --sdist FILE, or configure a mirror (PIP_INDEX_URL)")
-        raise SourceError(f"could not download {dist}=={version} ({why}){hint}: {res.tail(4)}")
+        hint = network_hint(res.output, res.timed_out)
+        if hint:
+            raise SourceError(f"could not download {dist}=={version}: {hint}; or bring the sdist (`pip download --no-deps "
+                              f"--no-binary {dist} {dist}=={version}` where there is network) and pass --sdist FILE")
+        raise SourceError(f"could not download {dist}=={version} ({why}): {res.tail(4)}")
     canon = dist.replace("-", "_")
     for p in sorted(dest.glob("*")):
         if p.name.lower().startswith((f"{canon}-{version}".lower(), f"{dist}-{version}".lower())):

@@ -148,9 +148,16 @@ def assemble(
     res = run(argv, timeout=timeout)
     log.write_text("$ " + " ".join(argv) + "\n" + res.output + "\n", encoding="utf-8")
     if not res.ok:
-        why = "timed out" if res.timed_out else (res.start_error or f"exit {res.returncode}")
-        tail = res.tail(6)
-        result.problems.append(f"pip could not install the CUDA {mm} wheels ({why}): {tail}")
+        from gpuready.build.source import network_hint
+
+        hint = network_hint(res.output, res.timed_out)
+        if hint:
+            result.problems.append(
+                f"could not download the CUDA {mm} wheels for a toolkit from pip: {hint}. To bring them: "
+                f"`pip download {' '.join(repr(r) for r in reqs)} -d DIR` where there is network (full log: {log})")
+        else:
+            why = "timed out" if res.timed_out else (res.start_error or f"exit {res.returncode}")
+            result.problems.append(f"pip could not install the CUDA {mm} wheels ({why}): {res.tail(6)} (full log: {log})")
         return result
     problems = layout(partial, spec)
     if problems:
