@@ -23,6 +23,7 @@ from gpuready.build import toolkit as tkmod
 from gpuready.build.checks import check_wheel
 from gpuready.build.logread import LogReader
 from gpuready.build.methods import python_facts, run_cmake_tree, run_pip_wheel
+from gpuready.build.portable import make_portable
 from gpuready.build.recipes import get_recipe
 from gpuready.build.runner import ProgressView, log_line
 from gpuready.build.settings import build_settings
@@ -255,8 +256,9 @@ def build_wheel(
             # 5. the wheel itself
             view.step("check")
             t0 = time.monotonic()
-            chk = check_wheel(mres.wheel, recipe, work, python=facts.executable, expect_gpu=bool(machine.gpus) and machine.driver.present,
-                              do_import=verify)
+            expect_gpu = bool(machine.gpus) and machine.driver.present
+            chk = check_wheel(mres.wheel, recipe, work, python=facts.executable, expect_gpu=expect_gpu,
+                              do_import=verify, site=facts.platlib)
             steps["check"] = time.monotonic() - t0
             result.check = chk.to_dict()
             log_line(log, f"wheel check: module {chk.module}, NEEDED {', '.join(chk.needed)}; RUNPATH {':'.join(chk.runpath)}; "
@@ -266,6 +268,20 @@ def build_wheel(
                 result.label = "runtime_lib_missing" if chk.crash == "" and chk.imported is False else (
                     "build_toolchain" if chk.crash else "cpu_only_build")
                 return done(False)
+            # 5b. RUNPATH folders of this environment -> $ORIGIN, so the cached wheel works in other environments
+            port = make_portable(mres.wheel, chk.module, chk.runpath, facts.platlib, settings["cuda_version"], work)
+            if port.wheel is not None:
+                chk2 = check_wheel(port.wheel, recipe, work, python=facts.executable, expect_gpu=expect_gpu,
+                                   do_import=verify, site=facts.platlib)
+                if chk2.problems:
+                    result.warnings.append(f"kept the built RUNPATH: the rewritten module failed its check ({chk2.problems[0]})")
+                    log_line(log, f"portable RUNPATH rejected: {chk2.problems}")
+                else:
+                    mres.wheel, chk = port.wheel, chk2
+                    log_line(log, port.note)
+            else:
+                log_line(log, port.note)
+            result.check = chk.to_dict()
             # 6. into the cache
             entry = cache.store(mres.wheel, key, info={
                 "recipe": recipe.name, "method": settings["method"], "toolkit_source": settings["toolkit_source"],

@@ -51,10 +51,17 @@ def unpack_wheel(wheel: Path, dest: Path) -> Path:
 
 def check_wheel(
     wheel: Path, recipe: Recipe, work: Path, *, python: str | None, expect_gpu: bool, do_import: bool = True,
-    timeout: float = 180.0,
+    timeout: float = 180.0, site: str | None = None,
 ) -> WheelCheck:
+    """`site`: the target environment's site-packages; its nvidia/ folder is linked next to the
+    unpacked wheel so `$ORIGIN/nvidia/...` RUNPATH entries resolve as they will once installed."""
     out = WheelCheck()
     tree = unpack_wheel(wheel, work / "check")
+    if site and (Path(site) / "nvidia").is_dir() and not (tree / "nvidia").exists():
+        try:
+            os.symlink(Path(site) / "nvidia", tree / "nvidia")
+        except OSError:
+            pass
     mods = sorted(p for p in tree.rglob(recipe.binary_glob) if p.is_file())
     if not mods:
         out.problems.append(f"the wheel has no {recipe.binary_glob} module")

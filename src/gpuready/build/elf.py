@@ -120,3 +120,115 @@ def check_module(path: str | Path, needed_prefixes: tuple[str, ...]) -> list[str
             else:
                 problems.append(f"{Path(path).name} does not link {prefix}* (NEEDED: {', '.join(info.needed) or 'none'})")
     return problems
+
+
+# --- RUNPATH rewrite (in place) ----------------------------------------------------------------
+
+SHT_DYNSYM, SHT_GNU_VERDEF, SHT_GNU_VERNEED = 11, 0x6FFFFFFD, 0x6FFFFFFE
+DT_SONAME = 14
+
+
+def _string_refs(data: bytes, e: str, is64: bool, entries: list[tuple[int, int]], skip_tag: int) -> list[int]:
+    """Offsets into .dynstr used by anything but the RUNPATH entry: other dynamic entries, symbol
+    names, version needs/definitions. A rewrite must not touch a string another one shares
+    (linkers merge string tails)."""
+    refs = [v for t, v in entries if t in (DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH) and t != skip_tag]
+    if is64:
+        (e_shoff,) = struct.unpack_from(e + "Q", data, 40)
+        e_shentsize, e_shnum = struct.unpack_from(e + "HH", data, 58)
+    else:
+        (e_shoff,) = struct.unpack_from(e + "I", data, 32)
+        e_shentsize, e_shnum = struct.unpack_from(e + "HH", data, 46)
+    for i in range(e_shnum):
+        off = e_shoff + i * e_shentsize
+        if is64:
+            _n, sh_type, _f, _a, sh_offset, sh_size, _l, sh_info, _al, sh_entsize = struct.unpack_from(e + "IIQQQQIIQQ", data, off)
+        else:
+            _n, sh_type, _f, _a, sh_offset, sh_size, _l, sh_info, _al, sh_entsize = struct.unpack_from(e + "IIIIIIIIII", data, off)
+        if sh_type == SHT_DYNSYM and sh_entsize:
+            for pos in range(sh_offset, sh_offset + sh_size, sh_entsize):
+                refs.append(struct.unpack_from(e + "I", data, pos)[0])
+        elif sh_type == SHT_GNU_VERNEED:
+            pos = sh_offset
+            for _ in range(sh_info):
+                _v, cnt, vn_file, vn_aux, vn_next = struct.unpack_from(e + "HHIII", data, pos)
+                refs.append(vn_file)
+                apos = pos + vn_aux
+                for _ in range(cnt):
+                    _h, _fl, _o, vna_name, vna_next = struct.unpack_from(e + "IHHII", data, apos)
+                    refs.append(vna_name)
+                    apos += vna_next
+                if not vn_next:
+                    break
+                pos += vn_next
+        elif sh_type == SHT_GNU_VERDEF:
+            pos = sh_offset
+            for _ in range(sh_info):
+                _v, _fl, _ndx, cnt, _h, vd_aux, vd_next = struct.unpack_from(e + "HHHHIII", data, pos)
+                apos = pos + vd_aux
+                for _ in range(cnt):
+                    vda_name, vda_next = struct.unpack_from(e + "II", data, apos)
+                    refs.append(vda_name)
+                    apos += vda_next
+                if not vd_next:
+                    break
+                pos += vd_next
+    return refs
+
+
+def rewrite_runpath(path: str | Path, entries: list[str]) -> bool:
+    """Replace the module's RUNPATH (or RPATH) with `entries`, in place, when the new string fits in
+    the old one's bytes and no other string shares them. Returns whether the file was changed.
+
+    Why in place: gpuready needs no patchelf, and a shorter string is all it ever writes
+    (an absolute folder of the build machine becomes `$ORIGIN/...`).
+    """
+    path = Path(path)
+    data = bytearray(path.read_bytes())
+    if data[:4] != b"\x7fELF":
+        return False
+    e = "<" if data[5] == 1 else ">"
+    is64 = data[4] == 2
+    if is64:
+        e_phoff, = struct.unpack_from(e + "Q", data, 32)
+        e_phentsize, e_phnum = struct.unpack_from(e + "HH", data, 54)
+    else:
+        e_phoff, = struct.unpack_from(e + "I", data, 28)
+        e_phentsize, e_phnum = struct.unpack_from(e + "HH", data, 42)
+    loads, dyn = [], None
+    for i in range(e_phnum):
+        off = e_phoff + i * e_phentsize
+        if is64:
+            p_type, _f, p_offset, p_vaddr, _pa, p_filesz = struct.unpack_from(e + "IIQQQQ", data, off)
+        else:
+            p_type, p_offset, p_vaddr, _pa, p_filesz = struct.unpack_from(e + "IIIII", data, off)
+        if p_type == PT_LOAD:
+            loads.append((p_vaddr, p_offset, p_filesz))
+        elif p_type == PT_DYNAMIC:
+            dyn = (p_offset, p_filesz)
+    if dyn is None:
+        return False
+    step, fmt = (16, e + "qQ") if is64 else (8, e + "iI")
+    dyn_entries = []
+    for pos in range(dyn[0], dyn[0] + dyn[1], step):
+        tag, val = struct.unpack_from(fmt, data, pos)
+        if tag == DT_NULL:
+            break
+        dyn_entries.append((tag, val))
+    tag = DT_RUNPATH if any(t == DT_RUNPATH for t, _ in dyn_entries) else DT_RPATH
+    value = next((v for t, v in dyn_entries if t == tag), None)
+    strtab_vaddr = next((v for t, v in dyn_entries if t == DT_STRTAB), None)
+    if value is None or strtab_vaddr is None:
+        return False
+    strtab = _vaddr_to_offset(strtab_vaddr, loads)
+    start = strtab + value
+    end = data.index(b"\x00", start)
+    old_len = end - start
+    new = ":".join(entries).encode()
+    if len(new) > old_len:
+        return False
+    if any(value < r <= value + old_len for r in _string_refs(bytes(data), e, is64, dyn_entries, tag)):
+        return False
+    data[start:end] = new + b"\x00" * (old_len - len(new))
+    path.write_bytes(bytes(data))
+    return True

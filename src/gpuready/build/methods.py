@@ -28,7 +28,8 @@ _FACTS_CODE = r"""
 import importlib.util, json, os, sys, sysconfig
 d = {"executable": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3],
      "impl": sys.implementation.name, "platform": sysconfig.get_platform().replace("-", "_").replace(".", "_"),
-     "include": sysconfig.get_paths().get("include", ""), "bindir": os.path.dirname(sys.executable)}
+     "include": sysconfig.get_paths().get("include", ""), "bindir": os.path.dirname(sys.executable),
+     "platlib": sysconfig.get_paths().get("platlib", "")}
 libdir, ldlib = sysconfig.get_config_var("LIBDIR") or "", sysconfig.get_config_var("LDLIBRARY") or ""
 lib = os.path.join(libdir, ldlib) if libdir and ldlib else ""
 d["library"] = lib if lib and os.path.exists(lib) else ""
@@ -59,6 +60,7 @@ class PythonFacts:
     numpy_include: str = ""
     setuptools: str = ""
     modules: dict = field(default_factory=dict)
+    platlib: str = ""  # the site-packages a wheel installs into
     error: str = ""
 
     @property

@@ -52,8 +52,10 @@ def read_metadata(path: Path) -> dict[str, str]:
     return out
 
 
-def relabel(src: Path, dest_dir: Path, new_version: str, extra: dict[str, bytes] | None = None) -> Path:
-    """Copy wheel `src` into `dest_dir` with version `new_version`; `extra` adds files to .dist-info."""
+def relabel(src: Path, dest_dir: Path, new_version: str, extra: dict[str, bytes] | None = None,
+            replace: dict[str, bytes] | None = None) -> Path:
+    """Copy wheel `src` into `dest_dir` with version `new_version`; `extra` adds files to .dist-info,
+    `replace` swaps the content of files (by archive name)."""
     src = Path(src)
     name, old_version, _build, tags = parse_wheel_filename(src.name)
     tag = src.name[:-4].split("-", 2 if not _build else 3)[-1]
@@ -73,7 +75,7 @@ def relabel(src: Path, dest_dir: Path, new_version: str, extra: dict[str, bytes]
         for info in infos:
             if info.filename == f"{old_info}/RECORD" or info.is_dir():
                 continue
-            data = zin.read(info)
+            data = (replace or {}).get(info.filename) or zin.read(info)
             arc = info.filename
             if arc.startswith(old_info + "/"):
                 arc = new_info + arc[len(old_info):]
