@@ -67,3 +67,22 @@ def test_rewritten_module_loads_from_another_environment(tmp_path):
 
         digest = base64.urlsafe_b64encode(hashlib.sha256(zf.read("bar.so")).digest()).rstrip(b"=").decode()
         assert f"bar.so,sha256={digest}," in record
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("gcc"), reason="needs Linux and gcc")
+def test_check_flags_a_module_without_shared_libstdcxx(tmp_path):
+    """The /opt/gcc hazard: a module that does not need libstdc++.so.6 is refused (env_mismatch)."""
+    import dataclasses
+
+    from gpuready.build.checks import check_wheel
+    from gpuready.build.recipes import get_recipe
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tmp_path / "m.c").write_text("int x(void){return 1;}\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(tree / "_dlib_pybind11.cpython-312-x86_64-linux-gnu.so"), str(tmp_path / "m.c")], check=True)
+    wheel = wheelfile.make_wheel(tree, "dlib", "20.0.1", "cp312-cp312-linux_x86_64", tmp_path / "w")
+    recipe = dataclasses.replace(get_recipe("dlib"))
+    chk = check_wheel(wheel, recipe, tmp_path / "work", python=sys.executable, expect_gpu=False, do_import=False)
+    assert chk.labels[0] == "env_mismatch" and "libstdc++" in chk.problems[0]
+    assert "cpu_only_build" in chk.labels  # no libcudnn / libcublas either

@@ -265,8 +265,7 @@ def build_wheel(
                           f"import {chk.report or chk.crash or '-'}")
             if chk.problems:
                 result.problems = chk.problems
-                result.label = "runtime_lib_missing" if chk.crash == "" and chk.imported is False else (
-                    "build_toolchain" if chk.crash else "cpu_only_build")
+                result.label = chk.labels[0] if chk.labels else "other"
                 return done(False)
             # 5b. RUNPATH folders of this environment -> $ORIGIN, so the cached wheel works in other environments
             port = make_portable(mres.wheel, chk.module, chk.runpath, facts.platlib, settings["cuda_version"], work)

@@ -31,10 +31,15 @@ class WheelCheck:
     report: dict = field(default_factory=dict)
     crash: str = ""
     problems: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)  # the cause label of each problem (taxonomy)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    def fail(self, label: str, message: str) -> None:
+        self.labels.append(label)
+        self.problems.append(message)
 
 
 def unpack_wheel(wheel: Path, dest: Path) -> Path:
@@ -64,7 +69,7 @@ def check_wheel(
             pass
     mods = sorted(p for p in tree.rglob(recipe.binary_glob) if p.is_file())
     if not mods:
-        out.problems.append(f"the wheel has no {recipe.binary_glob} module")
+        out.fail("other", f"the wheel has no {recipe.binary_glob} module")
         return out
     mod = mods[0]
     out.module = str(mod.relative_to(tree))
@@ -73,15 +78,15 @@ def check_wheel(
             info = read_dynamic(mod)
             out.needed, out.runpath = info.needed, info.runpath or info.rpath
         except (OSError, ValueError) as exc:
-            out.problems.append(f"cannot read {mod.name}: {exc}")
+            out.fail("other", f"cannot read {mod.name}: {exc}")
         for prefix in recipe.needed_libs:
             if out.needed and not any(n.startswith(prefix) for n in out.needed):
                 if prefix.startswith("libstdc++"):
-                    out.problems.append(
-                        f"{mod.name} does not need {prefix}: libstdc++ was linked statically (a second toolchain such as "
-                        "/opt/gcc); such modules crash next to numpy/torch. Rebuild with the system g++")
+                    out.fail("env_mismatch",
+                             f"{mod.name} does not need {prefix}: libstdc++ was linked statically (a second toolchain such as "
+                             "/opt/gcc); such modules crash next to numpy/torch. Rebuild with the system g++")
                 else:
-                    out.problems.append(f"{mod.name} does not link {prefix}* (NEEDED: {', '.join(out.needed)}): CUDA is not really in it")
+                    out.fail("cpu_only_build", f"{mod.name} does not link {prefix}* (NEEDED: {', '.join(out.needed)}): CUDA is not really in it")
     if not do_import:
         return out
     env = dict(os.environ)
@@ -91,25 +96,29 @@ def check_wheel(
     if res.signal:
         out.imported = False
         out.crash = res.signal
-        out.problems.append(f"importing the built {recipe.import_name} (after numpy) crashed with {res.signal}: {res.tail(3)}")
+        static = any("libstdc++" in p for p in out.problems)
+        out.fail("env_mismatch" if static else "other",
+                 f"importing the built {recipe.import_name} (after numpy) crashed with {res.signal}: {res.tail(3)}")
         return out
     if res.timed_out:
         out.imported = False
-        out.problems.append(f"importing the built {recipe.import_name} hung for {timeout:.0f} s")
+        out.fail("other", f"importing the built {recipe.import_name} hung for {timeout:.0f} s")
         return out
     if not data:
         out.imported = False
-        out.problems.append(f"importing the built {recipe.import_name} failed: {res.tail(4) or res.start_error}")
+        out.fail("runtime_lib_missing" if "cannot open shared object" in res.output or "DLL load failed" in res.output else "other",
+                 f"importing the built {recipe.import_name} failed: {res.tail(4) or res.start_error}")
         return out
     out.imported = True
     out.report = data
     out.cuda_build = bool(data.get("cuda_build"))
     out.devices = int(data.get("devices") or 0)
     if not out.cuda_build:
-        out.problems.append(f"the built {recipe.import_name} says it was built without CUDA")
+        out.fail("cpu_only_build", f"the built {recipe.import_name} says it was built without CUDA")
     elif expect_gpu and out.devices < 1:
         err = data.get("device_error") or data.get("dnn_error") or ""
-        out.problems.append(f"the built {recipe.import_name} has CUDA but sees no GPU here" + (f": {err}" if err else ""))
+        out.fail("driver_too_old" if "insufficient" in err else "other",
+                 f"the built {recipe.import_name} has CUDA but sees no GPU here" + (f": {err}" if err else ""))
     elif recipe.name == "opencv" and expect_gpu and not data.get("dnn_cuda_targets"):
-        out.problems.append("cv2.dnn lists no CUDA targets: the dnn CUDA backend is missing")
+        out.fail("cpu_only_build", "cv2.dnn lists no CUDA targets: the dnn CUDA backend is missing")
     return out
