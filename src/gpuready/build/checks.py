@@ -74,19 +74,21 @@ def check_wheel(
     mod = mods[0]
     out.module = str(mod.relative_to(tree))
     if mod.suffix == ".so" or ".so" in mod.name:
+        readable = False
         try:
             info = read_dynamic(mod)
             out.needed, out.runpath = info.needed, info.runpath or info.rpath
+            readable = True
         except (OSError, ValueError) as exc:
             out.fail("other", f"cannot read {mod.name}: {exc}")
         for prefix in recipe.needed_libs:
-            if out.needed and not any(n.startswith(prefix) for n in out.needed):
+            if readable and not any(n.startswith(prefix) for n in out.needed):
                 if prefix.startswith("libstdc++"):
                     out.fail("env_mismatch",
                              f"{mod.name} does not need {prefix}: libstdc++ was linked statically (a second toolchain such as "
                              "/opt/gcc); such modules crash next to numpy/torch. Rebuild with the system g++")
                 else:
-                    out.fail("cpu_only_build", f"{mod.name} does not link {prefix}* (NEEDED: {', '.join(out.needed)}): CUDA is not really in it")
+                    out.fail("cpu_only_build", f"{mod.name} does not link {prefix}* (NEEDED: {', '.join(out.needed) or 'none'}): CUDA is not really in it")
     if not do_import:
         return out
     env = dict(os.environ)
