@@ -188,17 +188,19 @@ def _dry_run(machine, package, version, archs, method, jobs, toolkit, sdist, as_
 
         con = console()
         _render_settings(con, s)
-        con.print(f"[bold]cache key[/] {key.requirement}  ({key.python_tag}, {key.platform})"
-                  + (f"  [green]cached: {hit.path}[/]" if hit else "  [dim]not cached[/]"))
+        from rich.markup import escape as esc
+
+        con.print(f"[bold]cache key[/] {esc(key.requirement)}  ({key.python_tag}, {key.platform})"
+                  + (f"  [green]cached: {esc(str(hit.path))}[/]" if hit else "  [dim]not cached[/]"), soft_wrap=True)
         con.print("[bold]commands[/]")
         for c in commands:
-            con.print("  " + c, highlight=False, soft_wrap=True)
+            con.print("  " + esc(c), highlight=False, soft_wrap=True)
     sys.exit(1 if s["problems"] else 0)
 
 
 def _commands(s: dict, sdist: Path | None) -> list[str]:
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in s["env"].items())
-    src = str(sdist) if sdist else f"{s['dist']}-{s['version']} sdist"
+    src = str(sdist) if sdist else f"--no-binary {s['dist']} {s['dist']}=={s['version']}"
     out = []
     if s["toolkit_source"] == "pip-wheels" and s["toolkit_pending"]:
         out.append(f"# assemble CUDA {s['cuda_version']} from pip wheels into {s['cuda_root']}")
@@ -208,58 +210,69 @@ def _commands(s: dict, sdist: Path | None) -> list[str]:
         out.append(f"cmake -S <tree>/opencv -B build -G Ninja -DCMAKE_INSTALL_PREFIX=stage " + " ".join(shlex.quote(a) for a in s["cmake_args"]))
         out.append(f"cmake --build build --parallel {s['jobs']} && cmake --install build  # then pack stage/python/cv2 into a wheel")
     else:
-        out.append(f"{env} python -m pip wheel --no-deps --no-cache-dir -v -w wheelhouse {shlex.quote(src)}")
+        out.append(f"{env} python -m pip wheel --no-deps --no-cache-dir -v -w wheelhouse "
+                   + (shlex.quote(src) if sdist else src))
     return out
 
 
 def _render_settings(con, s: dict) -> None:
     from rich.table import Table
 
+    from rich.markup import escape as esc
+
     t = Table(show_header=False, box=None, pad_edge=False)
-    t.add_column(style="bold")
-    t.add_column()
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
     t.add_row("recipe", f"{s['recipe']} {s['version']} ({s['method']}, recipe v{s['recipe_version']})")
     t.add_row("GPU archs", ", ".join(s["cuda_arch_bin"]) or "-")
-    t.add_row("CUDA toolkit", f"{s['toolkit_source'] or 'none'} {s['cuda_version']} {s['cuda_root']}".strip())
+    t.add_row("CUDA toolkit", esc(f"{s['toolkit_source'] or 'none'} {s['cuda_version']} {s['cuda_root']}".strip()))
     c = s["cudnn"]
-    t.add_row("cuDNN", f"{c.get('version') or '-'} ({c.get('origin') or '-'}) {c.get('include_dir', '')} + {c.get('library', '')}")
-    t.add_row("host compiler", f"{s['host_compiler_version']} {s['host_compiler']} " + ("[green]ok[/]" if s["host_compiler_ok"] else "[red]refused[/]"))
+    t.add_row("cuDNN", esc(f"{c.get('version') or '-'} ({c.get('origin') or '-'})"))
+    t.add_row("  header", esc(c.get("include_dir") or "-"))
+    t.add_row("  library", esc(c.get("library") or "-"))
+    t.add_row("host compiler", esc(f"{s['host_compiler_version']} {s['host_compiler']} ") + ("[green]ok[/]" if s["host_compiler_ok"] else "[red]refused[/]"))
     con.print(t)
+    from rich.markup import escape as esc
+
     for r in s["reasons"]:
-        con.print(f"  [dim]- {r}[/]", highlight=False)
+        con.print(f"  [dim]- {esc(r)}[/]", highlight=False, soft_wrap=True)
     for w in s["warnings"]:
-        con.print(f"  [yellow]! {w}[/]", highlight=False)
+        con.print(f"  [yellow]! {esc(w)}[/]", highlight=False, soft_wrap=True)
     for p in s["problems"]:
-        con.print(f"  [bold red]✗ {p}[/]", highlight=False)
+        con.print(f"  [bold red]✗ {esc(p)}[/]", highlight=False, soft_wrap=True)
 
 
 def _render_result(r) -> None:
+    from rich.markup import escape as esc
+
     from gpuready.report.terminal import console
 
     con = console()
     if r.ok:
         how = "found in the cache" if r.cached else f"built in {r.seconds:.0f} s"
-        con.print(f"[green]✓[/] {r.package} {r.version}: {how}, CUDA confirmed")
-        con.print(f"  wheel: {r.wheel}")
-        con.print(f"  install: pip install {r.wheel}   (or: pip install --find-links {r.wheel.parent} '{r.requirement}')",
-                  highlight=False, soft_wrap=True)
+        con.print(f"[green]✓[/] {esc(r.package)} {esc(r.version)}: {how}, CUDA confirmed")
+        con.print(f"  wheel: {esc(str(r.wheel))}", highlight=False, soft_wrap=True)
+        con.print(f"  install: pip install {esc(str(r.wheel))}   (or: pip install --find-links {esc(str(r.wheel.parent))} "
+                  f"'{esc(r.requirement)}')", highlight=False, soft_wrap=True)
         if r.check.get("report"):
-            con.print(f"  import check: {json.dumps(r.check['report'])}", highlight=False, soft_wrap=True)
+            con.print(f"  import check: {esc(json.dumps(r.check['report']))}", highlight=False, soft_wrap=True)
         if r.steps:
             con.print("  time: " + ", ".join(f"{k} {v:.0f} s" for k, v in r.steps.items()), highlight=False)
     else:
-        con.print(f"[bold red]✗[/] {r.package} {r.version}: build failed" + (f" [{r.label}]" if r.label else ""))
+        con.print(f"[bold red]✗[/] {esc(r.package)} {esc(r.version)}: build failed" + (f" ({esc(r.label)})" if r.label else ""))
         for p in r.problems:
-            con.print(f"  - {p}", highlight=False, soft_wrap=True)
+            con.print(f"  - {esc(p)}", highlight=False, soft_wrap=True)
+        if r.missing and not any(r.missing in p for p in r.problems):
+            con.print(f"  missing: {esc(r.missing)}", highlight=False, soft_wrap=True)
         if r.fix:
-            con.print(f"  fix: {r.fix}", highlight=False, soft_wrap=True)
+            con.print(f"  fix: {esc(r.fix)}", highlight=False, soft_wrap=True)
         if r.cause is not None:
             label = getattr(r.cause, "label", "")
             fix = getattr(r.cause, "fix", "")
-            con.print(f"  explain: {label}" + (f": {fix}" if fix else ""), highlight=False, soft_wrap=True)
+            con.print(f"  explain: {esc(label)}" + (f": {esc(fix)}" if fix else ""), highlight=False, soft_wrap=True)
     for w in r.warnings:
-        con.print(f"  [yellow]! {w}[/]", highlight=False, soft_wrap=True)
-    con.print(f"  log: {r.log}", highlight=False)
+        con.print(f"  [yellow]! {esc(w)}[/]", highlight=False, soft_wrap=True)
+    con.print(f"  log: {esc(str(r.log))}", highlight=False, soft_wrap=True)
 
 
 # --- cache ---------------------------------------------------------------------------------------
@@ -291,10 +304,10 @@ def cache_list(package, as_json) -> None:
         return
     t = Table(title=str(c.cache_dir()), title_justify="left")
     for col in ("package", "version", "variant", "tags", "size", "stored"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for e in entries:
         t.add_row(e.name, e.version.split("+")[0], e.local_label or "-", ", ".join(e.tags), f"{e.size / 1e6:.1f} MB",
-                  str(e.info.get("stored_at", ""))[:19])
+                  str(e.info.get("stored_at", ""))[:10])
     con.print(t)
 
 
