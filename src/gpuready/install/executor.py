@@ -245,13 +245,14 @@ def requirements_of(args: Sequence[str]) -> list[str]:
 
 
 def _strip_index_options(args: list[str]) -> list[str]:
-    """Remove every index option (offline installs use a folder only)."""
+    """Remove every index and find-links option: an offline install uses its folder only (a plan made
+    elsewhere carries that machine's --find-links folders, which do not exist here; uv stops on them)."""
     out: list[str] = []
     i = 0
     while i < len(args):
         a = args[i]
         opt = a.split("=", 1)[0]
-        if opt in ("-i", "--index-url", "--extra-index-url", "--default-index", "--index"):
+        if opt in ("-i", "--index-url", "--extra-index-url", "--default-index", "--index", "-f", "--find-links"):
             i += 1 if "=" in a else 2
             continue
         out.append(a)
