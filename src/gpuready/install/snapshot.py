@@ -447,8 +447,10 @@ def freeze_diff(before: Sequence[str], after: Sequence[str]) -> list[tuple[str, 
             if "==" in line:
                 name, _, ver = line.partition("==")
             elif " @ " in line:
+                from urllib.parse import unquote
+
                 name, _, ver = line.partition(" @ ")
-                ver = "@ " + ver
+                ver = "@ " + unquote(ver.split("#", 1)[0])  # pip and uv quote "+" differently; the hash is noise
             else:
                 name, ver = line, ""
             from gpuready.install.knowledge import canonical
