@@ -258,6 +258,7 @@ def test_plan_file_errors(tmp_path):
     (["install", "dlib", "--offline", "/nonexistent/folder"], "no such folder"),
     (["install", "dlib", "--cuda-arch", "ninety", "--dry-run"], "compute capability"),
     (["download", "dlib", "-d", "README.md"], "is a file"),
+    (["install"], "name at least one package"),
 ])
 def test_cli_bad_input_exits_2(args, needle, tmp_path):
     res = run_gpuready(*args, env_extra={"GPUREADY_HOME": str(tmp_path)})

@@ -267,11 +267,9 @@ def download(
     for what, args in jobs:
         if not requirements_of(args):
             continue  # an sdist with no build requirements (an in-tree backend)
-        if what.startswith("build requirements"):
-            full = ["--only-binary=:all:", *binary_only, *args]
-        else:
-            full = ["--only-binary=:all:", *binary_only, "--find-links", str(stubs), *args]
-        full = apply_network(full, net)
+        full = apply_network(["--only-binary=:all:", *binary_only, *args], net)
+        if not what.startswith("build requirements"):
+            full += ["--find-links", str(stubs)]  # after apply_network: an offline source folder drops other find-links
         res, _ = run(what, full)
         tries = 0
         while not res.ok and tries < 5:

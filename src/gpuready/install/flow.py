@@ -348,6 +348,8 @@ def _target(opts: InstallOptions) -> tuple[str, bool]:
 def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog, rep: InstallReport) -> InstallReport:
     if opts.machine_file is not None and not opts.dry_run:
         raise InstallError("--machine plans for a saved machine; it can only be combined with --dry-run")
+    if not requests and opts.plan_file is None and opts.offline is None:
+        raise InstallError("name at least one package (or pass --plan FILE / --offline DIR)")
     target, create = _target(opts)
     rep.target = target
     base_python = opts.python or sys.executable
