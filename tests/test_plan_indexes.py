@@ -102,3 +102,19 @@ def test_plan_uses_the_user_index_for_pypi_builds_and_keeps_it_for_torch_index_b
     assert plan.package("torch").install == ("pip", "install", "torch==2.11.0+cu128", "--index-url",
                                              "https://download.pytorch.org/whl/cu128", "--extra-index-url",
                                              "https://mirror.example/simple")
+
+
+def test_a_plan_for_another_machine_leaves_out_local_folders():
+    from gpuready.plan.indexes import IndexConfig, portable
+
+    idx = IndexConfig(
+        index_url="https://mirror.example/simple",
+        extra_index_urls=("file:///opt/pypi/simple", "https://extra.example/simple"),
+        find_links=("/opt/wheels",),
+    )
+    out = portable(idx)
+    assert out.index_url == "https://mirror.example/simple"
+    assert out.extra_index_urls == ("https://extra.example/simple",)
+    assert out.find_links == ()
+    assert "/opt/wheels" in out.notes[-1]
+    assert portable(IndexConfig(index_url="https://mirror.example/simple")) == IndexConfig(index_url="https://mirror.example/simple")

@@ -11,9 +11,9 @@ import shlex
 
 from gpuready.machine import Machine
 from gpuready.plan import explain
-from gpuready.plan.indexes import read_index_config
+from gpuready.plan.indexes import portable, read_index_config
 from gpuready.plan.requests import ALIASES, RequestError, parse_requests
-from gpuready.plan.solve import candidates, make_plan
+from gpuready.plan.solve import candidates, is_this_machine, make_plan
 from gpuready.plan.model import SourceContext
 from gpuready.plan.target import target_from_machine
 
@@ -33,6 +33,8 @@ def install_hint(machine: Machine, package: str) -> str:
     except RequestError:
         return ""
     idx = read_index_config()
+    if not is_this_machine(machine):
+        idx = portable(idx)
     plan = make_plan(machine, reqs, index_config=idx)
     if name == "theano":
         parts = [p for p in plan.packages if p.install]

@@ -9,6 +9,7 @@ overrides files), and uv's settings are read where pip has none.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
@@ -118,6 +119,35 @@ def _read_uv_file(path: Path) -> tuple[str, list[str]]:
             elif not entry.get("explicit"):
                 extras.append(str(entry["url"]))
     return index, extras
+
+
+def _is_local_location(url: str) -> bool:
+    """A folder or file:// index: it exists on this machine only."""
+    u = url.strip().lower()
+    return u.startswith("file:") or not u.startswith(("http://", "https://"))
+
+
+def portable(idx: IndexConfig) -> IndexConfig:
+    """The configuration without this machine's local folders and file:// indexes.
+
+    A plan made here for another machine (`--machine FILE`, `gpuready download`) must not name
+    /opt/wheels or file:///srv/pypi: they do not exist there (uv even refuses to start on a missing
+    --find-links folder). Network indexes and mirrors stay: they are the user's network policy.
+    """
+    dropped = [u for u in (*idx.find_links, *idx.extra_index_urls, idx.index_url) if u and _is_local_location(u)]
+    if not dropped:
+        return idx
+    index_url, origin = idx.index_url, idx.origin
+    if index_url and _is_local_location(index_url):
+        index_url, origin = "", ""
+    return dataclasses.replace(
+        idx,
+        index_url=index_url,
+        origin=origin,
+        extra_index_urls=tuple(u for u in idx.extra_index_urls if not _is_local_location(u)),
+        find_links=tuple(u for u in idx.find_links if not _is_local_location(u)),
+        notes=(*idx.notes, "left out this machine's local package folders (" + ", ".join(dropped) + "): the plan is for another machine"),
+    )
 
 
 def read_index_config(

@@ -20,7 +20,7 @@ from gpuready.knowledge.packages import KINDS, Build, builds, package_info, torc
 from gpuready.machine import Machine
 from gpuready.plan import explain
 from gpuready.plan.evaluate import Verdict, evaluate
-from gpuready.plan.indexes import IndexConfig, read_index_config
+from gpuready.plan.indexes import IndexConfig, portable, read_index_config
 from gpuready.plan.installs import install_for, system_requirements, via_pypi
 from gpuready.plan.model import Blocked, PackagePlan, Plan, SourceContext
 from gpuready.plan.requests import COMPANIONS, Request, parse_requests
@@ -178,6 +178,13 @@ def choose(cands: list[Candidates], pypi_here: bool = True) -> tuple[tuple[int, 
 # --- the plan --------------------------------------------------------------------------------------
 
 
+def is_this_machine(machine: Machine) -> bool:
+    """Whether `machine` is the one we run on (a fresh probe) rather than a saved one from elsewhere."""
+    import socket
+
+    return not machine.hostname or machine.hostname == socket.gethostname()
+
+
 def make_plan(
     machine: Machine,
     requests: list[str] | list[Request],
@@ -194,6 +201,8 @@ def make_plan(
     t = target_from_machine(machine)
     if index_config is None:
         idx = read_index_config(index_url=index_url, mirror=mirror)
+        if not is_this_machine(machine):
+            idx = portable(idx)
     else:
         idx = index_config
         if index_url:
