@@ -179,10 +179,17 @@ def choose(cands: list[Candidates], pypi_here: bool = True) -> tuple[tuple[int, 
 
 
 def is_this_machine(machine: Machine) -> bool:
-    """Whether `machine` is the one we run on (a fresh probe) rather than a saved one from elsewhere."""
+    """Whether `machine` is the one we run on (a fresh probe) rather than a saved one from elsewhere.
+
+    Host names repeat (every cloud VM is "vm" or "localhost"), so the inspected interpreter must also
+    exist here.
+    """
+    import os
     import socket
 
-    return not machine.hostname or machine.hostname == socket.gethostname()
+    if machine.hostname and machine.hostname != socket.gethostname():
+        return False
+    return not machine.python.executable or os.path.exists(machine.python.executable)
 
 
 def make_plan(
