@@ -89,9 +89,6 @@ def main() -> None:
 
 def run() -> None:
     """Console-script entry: turn every failure into a message and an exit code, never a traceback."""
-    from gpuready.knowledge.loader import KnowledgeError
-    from gpuready.machine import MachineFormatError
-
     try:
         main.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -102,18 +99,21 @@ def run() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except MachineFormatError as exc:
-        click.echo(f"gpuready: {exc}", err=True)
-        sys.exit(2)
-    except KnowledgeError as exc:
-        click.echo(f"gpuready: broken knowledge data: {exc}", err=True)
-        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("gpuready: interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:  # a bug in gpuready: say so plainly
+        # Unreadable input is the user's to fix, not a bug. Matched by name so that start-up does not
+        # import the machine and knowledge modules just to be able to catch their errors.
+        kind = type(exc).__name__
+        if kind == "MachineFormatError":
+            click.echo(f"gpuready: {exc}", err=True)
+            sys.exit(2)
+        if kind == "KnowledgeError":
+            click.echo(f"gpuready: broken knowledge data: {exc}", err=True)
+            sys.exit(2)
         if os.environ.get("GPUREADY_DEBUG"):
             raise
         click.echo(
