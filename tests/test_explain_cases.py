@@ -256,3 +256,15 @@ def test_signatures_deciding_the_corpus_also_decide_independent_cases():
 @pytest.mark.parametrize("want,text,hints,source", [c for c in CASES if c[0] == "benign"])
 def test_benign_logs_give_no_cause(want, text, hints, source):
     assert explain_text(text, None, hints.get("stage")) == []
+
+
+def test_cmake_missing_cuda_library_target_over_several_lines():
+    """CMake's "Target ... links to: CUDA::cublas but the target was not found" spans lines (a toolkit without cuBLAS)."""
+    from pathlib import Path
+
+    from gpuready.explain import explain_text
+
+    log = (Path(__file__).parent / "data" / "build" / "dlib-no-cublas.log").read_text()
+    causes = explain_text(log, stage="build")
+    assert causes and causes[0].label == "build_cuda_not_found"
+    assert any("CUDA::cublas" in e.text for e in causes[0].evidence)
