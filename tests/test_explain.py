@@ -311,7 +311,7 @@ def test_stage_must_be_known():
 
 
 def test_doctor_labels_import_errors_through_explain():
-    from gpuready.doctor.checks import _label_for_text
+    from gpuready.doctor.checks import explain_label as _label_for_text
 
     m = load_machine("win10-gtx1060-driver411")
     err = "ImportError: Could not find 'cudart64_101.dll'. TensorFlow requires that this DLL be installed in a directory that is named in your %PATH% environment variable."

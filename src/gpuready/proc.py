@@ -110,7 +110,7 @@ def run(
     try:
         out, err = proc.communicate(input=input_text.encode() if input_text is not None else None, timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill(proc)
+        kill_tree(proc)
         try:
             out, err = proc.communicate(timeout=5)
         except (subprocess.TimeoutExpired, ValueError, OSError):
@@ -119,12 +119,13 @@ def run(
             argv, None, _text(out), _text(err), timed_out=True, seconds=time.monotonic() - start
         )
     except BaseException:  # Ctrl-C: do not leave the child (and the GPU memory it holds) behind
-        _kill(proc)
+        kill_tree(proc)
         raise
     return Result(argv, proc.returncode, _text(out), _text(err), seconds=time.monotonic() - start)
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL a child started in its own session, with everything it started (compilers, ninja)."""
     try:
         if IS_WINDOWS:
             proc.kill()

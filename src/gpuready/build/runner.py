@@ -10,8 +10,6 @@ are grandchildren), and Ctrl-C is re-raised so the caller can clean up.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from gpuready.build.logread import LogReader, Progress
-from gpuready.proc import IS_WINDOWS
+from gpuready.proc import IS_WINDOWS, kill_tree
 
 
 @dataclass
@@ -127,7 +125,7 @@ def run_step(
         timed_out = threading.Event()
         timer = None
         if timeout:
-            timer = threading.Timer(timeout, lambda: (timed_out.set(), _kill(proc)))
+            timer = threading.Timer(timeout, lambda: (timed_out.set(), kill_tree(proc)))
             timer.daemon = True
             timer.start()
         try:
@@ -143,7 +141,7 @@ def run_step(
                     on_line(line)
             proc.wait()
         except KeyboardInterrupt:
-            _kill(proc)
+            kill_tree(proc)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -159,19 +157,6 @@ def run_step(
             return StepResult(name, argv, None, seconds, timed_out=True)
         fh.write(f"==> [{name}] exit {proc.returncode} after {seconds:.1f} s\n")
         return StepResult(name, argv, proc.returncode, seconds)
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    try:
-        if IS_WINDOWS:
-            proc.kill()
-        else:
-            os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        try:
-            proc.kill()
-        except OSError:
-            pass
 
 
 def log_line(log: Path, text: str) -> None:

@@ -254,7 +254,7 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
         err = fw.error or ""
         return [
             Finding(
-                _label_for_text(err, m) or "other",
+                explain_label(err, m) or "other",
                 "error",
                 subject,
                 f"{subject} is a CUDA build but sees no GPU although the driver does.",
@@ -314,18 +314,12 @@ def _cpu_evidence(fw: Framework) -> tuple[str, ...]:
     return ()
 
 
-def _label_for_text(text: str, m: Machine) -> str:
-    """The cause label `explain` gives this error text, or "" (explain is optional for doctor)."""
-    if not text.strip():
-        return ""
-    try:
-        from gpuready.explain import top_label  # type: ignore[attr-defined]
-    except ImportError:
-        return ""
-    try:
-        return top_label(text, m) or ""
-    except Exception:
-        return ""
+def explain_label(text: str, m: Machine) -> str:
+    """The cause label `explain` gives an error text ("" when none). Imported on use: explain loads its
+    signatures, which doctor only needs when something is broken."""
+    from gpuready.explain import top_label
+
+    return top_label(text, m)
 
 
 def _broken(m: Machine, fw: Framework, subject: str) -> Finding:
@@ -339,7 +333,7 @@ def _broken(m: Machine, fw: Framework, subject: str) -> Finding:
         fix = "A hang at import is often a wedged driver (check `nvidia-smi`) or a network file system; try again with --timeout 300."
     else:
         msg = f"`import {fw.name}` fails."
-        label = _label_for_text(fw.error, m) or "other"
+        label = explain_label(fw.error, m) or "other"
         fix = f"`gpuready explain` on the error gives the cause; reinstalling: {install_hint(m, fw.name)}"
     last = [ln for ln in fw.error.splitlines() if ln.strip()][-1:] if fw.error else []
     return Finding(label, "error", subject, msg, evidence=tuple(last), fix=fix)

@@ -205,6 +205,15 @@ def explain_stream(
 
 
 def top_label(text: str, machine: Machine | None = None) -> str:
-    """The most likely cause label for an error text, "" when none (doctor labels import errors with it)."""
-    causes = explain_text(text, machine)
+    """The most likely cause label for an error text, "" when none (doctor labels import errors with it).
+
+    Never raises: doctor and verify label a failure with it, and an explain problem must not take their
+    verdict down.
+    """
+    if not text.strip():
+        return ""
+    try:
+        causes = explain_text(text, machine)
+    except Exception:
+        return ""
     return causes[0].label if causes else ""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import sys
 import time
@@ -28,7 +27,7 @@ from gpuready.findings import Finding
 from gpuready.install import knowledge, offline
 from gpuready.install.conflicts import Conflicts, find_conflicts, module_of, remove_files
 from gpuready.install.envinfo import EnvError, TargetEnv, default_target, inspect_env, venv_python
-from gpuready.install.executor import Command, ExecutorError, Installer, NetOptions, find_installer, venv_command
+from gpuready.install.executor import ExecutorError, Installer, NetOptions, find_installer, venv_command
 from gpuready.install.progress import ProgressView
 from gpuready.install.runlog import RunLog
 from gpuready.install.runner import StepResult, run_step

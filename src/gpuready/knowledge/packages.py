@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
