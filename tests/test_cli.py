@@ -62,8 +62,9 @@ def test_probe_save_and_reload(tmp_path):
     assert res.returncode in (0, 1) and json.loads(res.stdout)["machine"]["schema"] == "gpuready.machine"
 
 
-def test_probe_on_a_missing_interpreter_is_a_note_not_a_crash():
-    res = gpuready("probe", "--json", "--no-frameworks", "--python", "/nonexistent/python3")
-    assert res.returncode == 0, res.stderr
-    notes = json.loads(res.stdout)["notes"]
-    assert any("cannot run /nonexistent/python3" in n["message"] for n in notes)
+@pytest.mark.parametrize("command", ["probe", "doctor"])
+def test_an_interpreter_that_cannot_be_inspected_is_bad_usage(command):
+    for python in ("/nonexistent/python3", "/bin/false"):
+        res = gpuready(command, "--python", python)
+        assert res.returncode == 2, res.stderr
+        assert f"--python {python}" in res.stderr and "Traceback" not in res.stderr

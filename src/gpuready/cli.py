@@ -149,7 +149,12 @@ def get_machine(machine_file: Path | None, python: str | None = None, *, framewo
         return Machine.load(machine_file)
     from gpuready.probe import probe_machine
 
-    return probe_machine(python, frameworks=frameworks, timeout=timeout)
+    machine = probe_machine(python, frameworks=frameworks, timeout=timeout)
+    if python is not None and not machine.python.version:
+        # The interpreter the user named cannot be asked anything: that is bad input, not a finding.
+        why = next((n.message for n in machine.notes if n.subject == "python"), f"cannot inspect {python}")
+        raise click.UsageError(f"--python {python}: {why}")
+    return machine
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -116,9 +116,11 @@ def python_facts(python: str | None = None, timeout: float = 20.0) -> tuple[Pyth
     else:
         res = run_python(_FACTS_CODE, python=python, timeout=timeout)
         if not res.ok:
-            why = res.start_error or (f"timed out after {timeout:.0f} s" if res.timed_out else res.tail(3))
+            why = res.start_error or (f"timed out after {timeout:.0f} s" if res.timed_out else res.tail(3)) or f"exit status {res.returncode}"
             return PythonInfo(version="", executable=python), [], f"cannot run {python}: {why}"
         text = res.stdout
+        if parse_marked_json(text) is None:
+            return PythonInfo(version="", executable=python), [], f"{python} did not answer like a Python interpreter"
     data = parse_marked_json(text) or {}
     info = PythonInfo(
         version=data.get("version", ""),
