@@ -175,3 +175,35 @@ def test_toolkit_probe_reads_version_without_nvcc(tmp_path, monkeypatch):
     monkeypatch.setenv("CUDA_HOME", str(root))
     found = {t.root: t for t in toolkits.probe_toolkits()}
     assert found[str(root)].version == "10.0.130" and found[str(root)].origin == "CUDA_HOME" and found[str(root)].nvcc == ""
+
+
+def _fake_smi(tmp_path, body):
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text("#!/bin/sh\n" + body)
+    smi.chmod(0o755)
+    return tmp_path
+
+
+@pytest.mark.skipif(not Path("/bin/sh").exists(), reason="POSIX shell needed")
+def test_a_hanging_nvidia_smi_is_a_note_not_a_hang(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("PATH", str(_fake_smi(tmp_path, "sleep 30\n")) + ":/usr/bin:/bin")
+    monkeypatch.setattr(driver, "CHILD", tmp_path / "missing-child.py")  # NVML unavailable: force the fallback
+    start = time.monotonic()
+    drv, gpus, notes = driver.probe_driver(timeout=5, smi_timeout=1)
+    assert time.monotonic() - start < 10
+    assert not drv.present and gpus == ()
+    assert any(n.subject == "nvidia-smi" and "did not answer within 1 s" in n.message for n in notes)
+
+
+@pytest.mark.skipif(not Path("/bin/sh").exists(), reason="POSIX shell needed")
+def test_nvidia_smi_fallback_reads_driver_and_gpus(tmp_path, monkeypatch):
+    csv = (REC / "nvidia-smi-query-h200.csv").read_text().strip()
+    banner = (REC / "nvidia-smi-h200.txt").read_text()
+    script = f'case "$1" in --query-gpu=*) echo "{csv}";; *) cat <<"EOF"\n{banner}\nEOF\n;; esac\n'
+    monkeypatch.setenv("PATH", str(_fake_smi(tmp_path, script)) + ":/usr/bin:/bin")
+    monkeypatch.setattr(driver, "CHILD", tmp_path / "missing-child.py")
+    drv, gpus, _notes = driver.probe_driver(timeout=5, smi_timeout=5)
+    assert (drv.version, drv.cuda_version, drv.source) == ("580.159.04", "13.0", "nvidia-smi")
+    assert gpus[0].name == "NVIDIA H200" and gpus[0].compute_capability == "9.0"

@@ -113,7 +113,7 @@ def count_nvidia_pci_devices(root: str = "/sys/bus/pci/devices") -> int:
     return count
 
 
-def probe_driver(timeout: float = 15.0) -> tuple[Driver, tuple[GPU, ...], list[ProbeNote]]:
+def probe_driver(timeout: float = 15.0, smi_timeout: float = 10.0) -> tuple[Driver, tuple[GPU, ...], list[ProbeNote]]:
     notes: list[ProbeNote] = []
     pci = 0 if IS_WINDOWS or sys.platform == "darwin" else count_nvidia_pci_devices()
     module_version = ""
@@ -154,15 +154,15 @@ def probe_driver(timeout: float = 15.0) -> tuple[Driver, tuple[GPU, ...], list[P
     if not driver_version or not gpus:
         smi = nvidia_smi_path()
         if smi:
-            res = run([smi, f"--query-gpu={SMI_FIELDS}", "--format=csv,noheader,nounits"], timeout=10)
+            res = run([smi, f"--query-gpu={SMI_FIELDS}", "--format=csv,noheader,nounits"], timeout=smi_timeout)
             if res.ok and "not a valid field" not in res.output:
                 drv, smi_gpus = parse_smi_csv(res.stdout)
             elif res.timed_out:
                 drv, smi_gpus = "", []
-                notes.append(ProbeNote("nvidia-smi", "nvidia-smi did not answer within 10 s: the driver may be wedged", "warning"))
+                notes.append(ProbeNote("nvidia-smi", f"nvidia-smi did not answer within {smi_timeout:.0f} s: the driver may be wedged", "warning"))
             else:
                 fields = SMI_FIELDS.replace("compute_cap,", "")
-                res2 = run([smi, f"--query-gpu={fields}", "--format=csv,noheader,nounits"], timeout=10)
+                res2 = run([smi, f"--query-gpu={fields}", "--format=csv,noheader,nounits"], timeout=smi_timeout)
                 drv, smi_gpus = parse_smi_csv(res2.stdout) if res2.ok else ("", [])
                 if not res2.ok and not res2.timed_out and res.output:
                     notes.append(ProbeNote("nvidia-smi", res.tail(3), "warning"))
@@ -171,7 +171,7 @@ def probe_driver(timeout: float = 15.0) -> tuple[Driver, tuple[GPU, ...], list[P
             if smi_gpus and not gpus:
                 gpus = smi_gpus
             if driver_version and not cuda and not res.timed_out:
-                banner = run([smi], timeout=10)
+                banner = run([smi], timeout=smi_timeout)
                 cuda = parse_smi_banner(banner.stdout)[1] if banner.ok else ""
     if not driver_version and module_version:
         driver_version, source = module_version, "proc"
