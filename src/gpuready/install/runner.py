@@ -22,8 +22,8 @@ from typing import Callable
 from gpuready.install.executor import Command
 from gpuready.install.progress import OutputParser, ProgressView
 from gpuready.install.runlog import RunLog
+from gpuready.proc import IS_WINDOWS, kill_tree
 
-IS_WINDOWS = sys.platform == "win32"
 KEEP_LINES = 4000  # output lines of one step kept in memory for explain (the log keeps all)
 
 
@@ -74,13 +74,7 @@ def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
         return
     except subprocess.TimeoutExpired:
         pass
-    try:
-        if IS_WINDOWS:
-            proc.kill()
-        else:
-            os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        pass
+    kill_tree(proc)
     try:
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:  # pragma: no cover - a zombie we cannot reap
