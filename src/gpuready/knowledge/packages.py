@@ -13,10 +13,10 @@ import dataclasses
 import functools
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from gpuready import paths
 from gpuready.knowledge import pep440
 from gpuready.knowledge.cuda import cuda_mm, vtuple
 from gpuready.knowledge.loader import KnowledgeError, load_table
@@ -226,17 +226,7 @@ def _cache_key() -> str | None:
 def _cache_path(key: str) -> Path | None:
     if os.environ.get("GPUREADY_NO_CACHE"):
         return None
-    # platformdirs' rules, without importing it (it costs more than reading the cache)
-    if os.environ.get("XDG_CACHE_HOME"):
-        base = Path(os.environ["XDG_CACHE_HOME"])
-    elif os.name == "nt":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "gpuready" / "Cache"
-        return base / f"knowledge-{key}.json"
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path.home() / ".cache"
-    return base / "gpuready" / f"knowledge-{key}.json"
+    return paths.base_dir() / f"knowledge-{key}.json"
 
 
 @functools.lru_cache(maxsize=None)

@@ -20,6 +20,7 @@ import os
 import sys
 from typing import Callable, Iterable, Mapping
 
+from gpuready import paths
 from gpuready.findings import Finding
 from gpuready.knowledge import frameworks
 from gpuready.machine import Machine
@@ -63,17 +64,7 @@ def preload_for(machine: Machine, preload: Iterable[str] | None = None) -> tuple
 
 def model_dirs() -> list[str]:
     """Folders searched for dlib model files before face_recognition_models' copy."""
-    dirs = []
-    env = os.environ.get("GPUREADY_MODEL_DIR")
-    if env:
-        dirs.append(env)
-    try:
-        from platformdirs import user_cache_dir
-
-        dirs.append(os.path.join(user_cache_dir("gpuready"), "models"))
-    except Exception:
-        pass
-    return dirs
+    return [str(d) for d in paths.model_dirs()]
 
 
 def child_params(
