@@ -62,7 +62,9 @@ def install_hint(machine: Machine, name: str) -> str:
         if hint:
             return hint
     info = framework_info().get(name)
-    return info.gpu_install if info else f"install a CUDA build of {name}"
+    from gpuready.indexconfig import with_torch_mirror  # the configured PyTorch mirror, not download.pytorch.org
+
+    return with_torch_mirror(info.gpu_install) if info else f"install a CUDA build of {name}"
 
 
 def has_gpu(m: Machine) -> bool:

@@ -27,13 +27,17 @@ FILE_NAME = "config.toml"
 
 
 class SettingsError(ValueError):
-    """A bad key or value, or a settings file gpuready cannot read or write (a message, never a traceback)."""
+    """A bad key or value (`usage`), or a settings file gpuready cannot read or write (a message, never a traceback)."""
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 def _url(value: str) -> str:
     value = value.strip()
     if not re.match(r"^(https?|file)://[^\s/]+\S*$", value):
-        raise SettingsError(f"{value!r} is not an http(s):// or file:// URL")
+        raise SettingsError(f"{value!r} is not an http(s):// or file:// URL", usage=True)
     return value
 
 
@@ -71,7 +75,7 @@ def settings_file(env: Mapping[str, str] | None = None) -> Path:
 def _key(name: str) -> Key:
     key = KEYS.get(name.strip().lower().replace("_", "-"))
     if key is None:
-        raise SettingsError(f"unknown setting {name!r} (known: {', '.join(KEYS)})")
+        raise SettingsError(f"unknown setting {name!r} (known: {', '.join(KEYS)})", usage=True)
     return key
 
 

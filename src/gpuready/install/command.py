@@ -29,6 +29,10 @@ def _net_options(index_url: str | None, mirror: str | None, retries: int, net_ti
             raise BadInput(f"{opt} needs a URL")
     if retries < 0 or net_timeout < 0:
         raise BadInput("--retries and --net-timeout must be 0 or more")
+    if mirror is None:  # the persistent one (`gpuready config set torch-mirror`, GPUREADY_TORCH_MIRROR)
+        from gpuready.indexconfig import settings
+
+        mirror = settings.get("torch-mirror")[0] or None
     return NetOptions(index_url=index_url, mirror=mirror, retries=retries, timeout=net_timeout, find_links=tuple(find_links))
 
 

@@ -139,6 +139,12 @@ def load_plan_file(path: Path) -> dict:
     return data
 
 
+def _torch_mirror_setting() -> str:
+    from gpuready.indexconfig import settings
+
+    return settings.get("torch-mirror")[0]
+
+
 def make_plan_dict(machine: Machine, requests: Sequence[str], net: NetOptions) -> dict:
     try:
         from gpuready.plan import make_plan
@@ -147,7 +153,7 @@ def make_plan_dict(machine: Machine, requests: Sequence[str], net: NetOptions) -
     kwargs: dict[str, Any] = {}
     if net.index_url:
         kwargs["index_url"] = net.index_url
-    if net.mirror:
+    if net.mirror and net.mirror != _torch_mirror_setting():  # the setting is read by the plan itself
         kwargs["mirror"] = net.mirror
     try:
         plan = make_plan(machine, list(requests), **kwargs)
@@ -201,7 +207,8 @@ def mirror_hint(slow: str = "") -> str:
     why = f"the package index is slow ({slow})" if slow else "the package index is slow or unreachable"
     return (
         f"{why}. Use a closer mirror: `--index-url URL` (or PIP_INDEX_URL / `pip config set global.index-url URL`; "
-        "UV_DEFAULT_INDEX for uv) for PyPI, and `--mirror URL` for the PyTorch wheel index (download.pytorch.org/whl). "
+        "UV_DEFAULT_INDEX for uv) for PyPI, and `--mirror URL` (or once for good: `gpuready config set torch-mirror URL`) "
+        "for the PyTorch wheel index (download.pytorch.org/whl). "
         "With no network at all: `gpuready download PKG... --machine FILE -d DIR` on a machine that has it, then "
         "`gpuready install --offline DIR PKG...` here."
     )

@@ -11,7 +11,7 @@ import shlex
 
 from gpuready.machine import Machine
 from gpuready.plan import explain
-from gpuready.plan.indexes import portable, read_index_config
+from gpuready.indexconfig import portable, read_index_config
 from gpuready.plan.requests import ALIASES, RequestError, parse_requests
 from gpuready.plan.solve import candidates, is_this_machine, make_plan
 from gpuready.plan.model import SourceContext
@@ -32,8 +32,9 @@ def install_hint(machine: Machine, package: str) -> str:
         reqs = parse_requests([package if package in ALIASES else name])
     except RequestError:
         return ""
-    idx = read_index_config()
-    if not is_this_machine(machine):
+    here = is_this_machine(machine)
+    idx = read_index_config(prefix=(machine.python.prefix or None) if here else None)
+    if not here:
         idx = portable(idx)
     plan = make_plan(machine, reqs, index_config=idx)
     if name == "theano":
