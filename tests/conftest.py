@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _private_gpuready_settings(monkeypatch, tmp_path_factory):
     """No test sees the developer's own `gpuready config` settings (a torch-mirror would change plans)."""
-    monkeypatch.setenv("GPUREADY_CONFIG_DIR", str(tmp_path_factory.getbasetemp() / "gpuready-config"))
+    monkeypatch.setenv("GPUREADY_CONFIG_DIR", str(tmp_path_factory.mktemp("gpuready-config", numbered=True)))
     monkeypatch.delenv("GPUREADY_TORCH_MIRROR", raising=False)
 
 
