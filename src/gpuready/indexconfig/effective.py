@@ -193,8 +193,8 @@ def read_index_config(
 
     torch = configured_torch_mirror(env, mirror)
     candidates = [(u, False, f"{source} extra index") for u in extras] + [(u, True, f"{source} find-links") for u in links]
-    if uv is not None and source == "uv":
-        candidates += [(ix.url, ix.flat, f"uv index {ix.name or ix.url}") for ix in uv.explicit]
+    if uv is not None and uses_uv:  # uv's docs put the PyTorch index in an explicit [[index]]: a mirror there counts
+        candidates += [(ix.url, ix.flat, f"uv index {ix.name or ix.url} ({ix.origin})") for ix in uv.explicit]
     if torch is None:
         for url, flat, where in candidates:
             torch = pytorch.recognise(url, where, find_links=flat)
