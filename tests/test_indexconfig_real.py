@@ -371,16 +371,16 @@ def test_pip_really_uses_what_gpuready_reads(indexes, tmp_path):
     ix, log = indexes
     a, b, c = ix["a"], ix["b"], ix["c"]
     layouts = {
-        # global lists a+b as extras, the user file replaces that list with c's find-links only
-        "user file replaces the global extras": ({"sys/pip/pip.conf": f"[global]\nindex-url = {a.simple}\nextra-index-url = {b.simple}\n",
-                                                 "cfg/pip/pip.conf": f"[global]\nextra-index-url = {c.simple}\n"}, {}, "install"),
-        "PIP_FIND_LINKS replaces the file's find-links": ({"cfg/pip/pip.conf": f"[global]\nindex-url = {a.simple}\nfind-links = {b.links}\n"},
-                                                          {"PIP_FIND_LINKS": c.links}, "install"),
+        # merged instead of replaced, c (3.0) would be used: from the global extras or the file's find-links
+        "the user file replaces the global extras, PIP_FIND_LINKS the file's find-links": (
+            {"sys/pip/pip.conf": f"[global]\nindex-url = {a.simple}\nextra-index-url = {c.simple}\n",
+             "cfg/pip/pip.conf": f"[global]\nextra-index-url = {b.simple}\nfind-links = {c.links}\n"},
+            {"PIP_FIND_LINKS": b.links}, "install"),
         "[download] is read by pip download only": ({"cfg/pip/pip.conf": f"[global]\nindex-url = {a.simple}\n[download]\nindex-url = {b.simple}\n"
                                                      f"[install]\nindex-url = {c.simple}\n"}, {}, "download"),
-        "/dev/null: only the variables": ({"cfg/pip/pip.conf": f"[global]\nindex-url = {a.simple}\n"},
-                                          {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": b.simple}, "install"),
-        "no-index: find-links only": ({"cfg/pip/pip.conf": f"[global]\nindex-url = {a.simple}\nno-index = true\nfind-links = {c.links}\n"}, {}, "install"),
+        "/dev/null: only the variables, no-index: find-links only": (
+            {"cfg/pip/pip.conf": f"[global]\nfind-links = {c.links}\n"},
+            {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": c.simple, "PIP_NO_INDEX": "yes", "PIP_FIND_LINKS": b.links}, "install"),
     }
     versions = {a.url: "1.0", b.url: "2.0", c.url: "3.0"}
 
@@ -452,3 +452,14 @@ def test_an_http_mirror_on_another_host_needs_trusted_host_in_pip_but_not_in_uv(
         assert rc == 0 and version == "4.0", err[-600:]  # uv: no option needed
         rc, version, err = _uv_install(env, tmp_path, "--index-url", lan.simple, "--allow-insecure-host", hosts[1])
         assert rc == 0 and version == "4.0", err[-600:]  # ... and the translated pip option is accepted
+
+
+@needs_uv
+def test_uv_takes_a_requirements_file_with_trusted_host(tmp_path):
+    """gpuready's requirements files carry `--trusted-host` for pip; uv warns that it ignores the line
+    (it needs none for plain http) and goes on."""
+    req = tmp_path / "req.txt"
+    req.write_text(f"--no-index\n--find-links {tmp_path}\n--trusted-host mirror.lab.example\n")
+    res = subprocess.run([PY, "-m", "uv", "pip", "compile", str(req), "--offline", "--no-header", "-q"],
+                         env=base_env(tmp_path, UV_NO_CONFIG="1"), capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr

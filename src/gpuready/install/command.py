@@ -101,7 +101,8 @@ class TerminalUI:
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), help="Carry out this plan (`gpuready plan ... --json`) instead of planning.")
 @machine_option
 @click.option("--index-url", default=None, help="Use this package index instead of PyPI (a mirror).")
-@click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index (replaces https://download.pytorch.org/whl).")
+@click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index (replaces https://download.pytorch.org/whl; "
+              "default: `gpuready config get torch-mirror`).")
 @click.option("--find-links", "find_links", multiple=True, type=click.Path(file_okay=False), help="Also look for wheels in this folder (a lab's shared wheel cache). Repeatable.")
 @click.option("--installer", type=click.Choice(["auto", "uv", "pip"]), default="auto", show_default=True, help="uv when available (faster), else pip.")
 @click.option("--no-verify", is_flag=True, help="Do not run verify after installing (a GPU package is then not proven to work).")
