@@ -208,12 +208,12 @@ def test_fix_lines_name_the_configured_mirror(monkeypatch):
 
 
 def test_doctor_and_explain_fixes_use_the_mirror(monkeypatch):
-    from gpuready.doctor import checks
     from gpuready.explain.facts import render
+    from gpuready.plan import hint
 
     monkeypatch.setenv("GPUREADY_TORCH_MIRROR", "https://mirror.lab/whl")
-    monkeypatch.setattr("gpuready.plan.install_hint", lambda m, n: "")  # the frameworks.toml line, not a plan
-    assert "https://mirror.lab/whl/cuXYZ" in checks.install_hint(load_machine("h200-driver580"), "torch")
+    monkeypatch.setattr(hint, "install_hint", lambda m, n: "")  # the frameworks.toml line, not a plan
+    assert "https://mirror.lab/whl/cuXYZ" in hint.gpu_install_hint(load_machine("h200-driver580"), "torch")
     fix, _ = render(("pip install torch --index-url https://download.pytorch.org/whl/cu128",), {})
     assert fix == "pip install torch --index-url https://mirror.lab/whl/cu128"
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from gpuready.build import toolkit as tkmod
+from gpuready.build.recipes import toolkit_for_major
 from gpuready.install import knowledge, offline
 from gpuready.install.executor import Command, NetOptions, apply_network, requirements_of, split_pip_argv
 from gpuready.install.knowledge import canonical
@@ -135,11 +137,6 @@ def stub_wheel(folder: Path, name: str, version: str, requires: Sequence[str] = 
 def toolkit_requirements(build: dict | None) -> list[str]:
     """The NVIDIA wheels of a CUDA toolkit the build assembles from pip (empty when it uses a system one)."""
     if not build or build.get("toolkit_source") != "pip-wheels":
-        return []
-    try:
-        from gpuready.build import toolkit as tkmod
-        from gpuready.build.recipes import toolkit_for_major
-    except ImportError:
         return []
     cuda = str(build.get("cuda_version") or "")
     try:

@@ -13,20 +13,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-
-def logs_dir() -> Path:
-    """The build stage's log folder when that stage is present, else the same place computed here."""
-    try:
-        from gpuready.build.paths import logs_dir as build_logs_dir
-
-        return build_logs_dir()
-    except ImportError:
-        pass
-    if os.environ.get("GPUREADY_HOME"):
-        return Path(os.environ["GPUREADY_HOME"]).expanduser() / "logs"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("gpuready", appauthor=False)) / "logs"
+from gpuready.paths import logs_dir
 
 
 class RunLog:

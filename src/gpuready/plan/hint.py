@@ -9,23 +9,35 @@ from __future__ import annotations
 
 import shlex
 
+from gpuready.knowledge import frameworks
 from gpuready.machine import Machine
 from gpuready.plan import explain
-from gpuready.indexconfig import portable, read_index_config
+from gpuready.indexconfig import portable, read_index_config, with_torch_mirror
 from gpuready.plan.requests import ALIASES, RequestError, parse_requests
 from gpuready.plan.solve import candidates, is_this_machine, make_plan
 from gpuready.plan.model import SourceContext
 from gpuready.plan.target import target_from_machine
-
-_IMPORT_NAMES = {"cv2": "opencv", "face_recognition": "face_recognition", "onnxruntime": "onnxruntime"}
 
 
 def _cmd(argv: tuple[str, ...] | list[str]) -> str:
     return shlex.join(list(argv))
 
 
+def gpu_install_hint(machine: Machine, package: str) -> str:
+    """The fix line doctor, verify and explain print: the plan's command (`install_hint`), else the framework
+    registry's generic way to get a GPU build, else ""."""
+    hint = install_hint(machine, package)
+    if hint:
+        return hint
+    entry = frameworks.get(frameworks.resolve(package) or package)
+    return with_torch_mirror(entry.gpu_install) if entry else ""  # the configured PyTorch mirror, if any
+
+
 def install_hint(machine: Machine, package: str) -> str:
-    name = _IMPORT_NAMES.get(package) or ALIASES.get(package.lower().replace("_", "-")) or ALIASES.get(package.lower())
+    """The plan for one package (an import or package name) squeezed into one line; "" when no plan gives it
+    a GPU build."""
+    fw = frameworks.get(package)
+    name = (fw.package if fw else None) or ALIASES.get(package.lower().replace("_", "-")) or ALIASES.get(package.lower())
     if name is None:
         return ""
     try:
