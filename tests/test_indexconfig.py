@@ -274,3 +274,11 @@ def test_config_show_json(tmp_path, monkeypatch):
     data = json.loads(r.output)
     assert data["effective"]["pytorch_index"] == "https://m.example/whl"
     assert {"pip", "uv", "conda", "gpuready"} <= set(data)
+
+
+def test_install_rewrites_an_old_torch_stable_page_to_the_mirror():
+    from gpuready.install.executor import NetOptions, apply_network
+
+    args = ["torch==1.8.1+cu111", "--find-links", "https://download.pytorch.org/whl/torch_stable.html", "--find-links", "/cache"]
+    assert apply_network(args, NetOptions(mirror="https://m.example/whl")) == [
+        "torch==1.8.1+cu111", "--find-links", "https://m.example/whl/torch_stable.html", "--find-links", "/cache"]

@@ -294,7 +294,7 @@ def apply_network(args: list[str], net: NetOptions) -> list[str]:
         while i < len(args):
             a = args[i]
             opt, eq, val = a.partition("=")
-            if opt in ("-i", "--index-url", "--extra-index-url") and (eq or i + 1 < len(args)):
+            if opt in ("-i", "--index-url", "--extra-index-url", "-f", "--find-links") and (eq or i + 1 < len(args)):
                 url = val if eq else args[i + 1]
                 out += _mirror_option(opt, url, net.mirror)
                 i += 1 if eq else 2
