@@ -22,15 +22,20 @@ def probe_machine(
     frameworks: bool = True,
     only: tuple[str, ...] = (),
     timeout: float = 60.0,
+    real_op: bool = False,
 ) -> Machine:
-    """Probe this machine. Never raises for a missing driver, toolkit or broken framework: those are facts."""
+    """Probe this machine. Never raises for a missing driver, toolkit or broken framework: those are facts.
+
+    `real_op`: each framework child runs one tiny GPU operation before listing the CUDA libraries it
+    mapped (doctor wants what is really loaded; a plain probe creates no CUDA context).
+    """
     py, sys_path, py_error = python_facts(python)
     notes: list[ProbeNote] = []
     if py_error:
         notes.append(ProbeNote("python", py_error, "warning"))
     with ThreadPoolExecutor(max_workers=4) as pool:
         fw_future = pool.submit(
-            probe_frameworks, sys_path, python or None, only=only, timeout=timeout
+            probe_frameworks, sys_path, python or None, only=only, timeout=timeout, real_op=real_op
         ) if frameworks and sys_path else None
         drv_future = pool.submit(probe_driver)
         tk_future = pool.submit(probe_toolkits, py.site_packages)
