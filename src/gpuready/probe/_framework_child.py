@@ -393,7 +393,7 @@ def classify(paths, windows=False):
     libs = []
     others = []
     for path in paths:
-        base = os.path.basename(path)
+        base = re.split(r"[\\/]", path)[-1]
         hit = None
         for name, linux, win, _how in CUDA_LIBS:
             if re.match(win if windows else linux, base, re.I if windows else 0):
