@@ -126,6 +126,7 @@ def test_dlib_extension_needed_libraries_tell_cuda(tmp_path):
     (a,) = find_copies(DLIB, [str(tmp_path / "cuda")], {}, env={})
     (b,) = find_copies(DLIB, [str(tmp_path / "cpu")], {}, env={})
     assert a.cuda is True and "libcudnn.so.9" in a.cuda_evidence and "libcublas.so.12" in a.cuda_evidence
+    assert a.path.endswith("dlib") and a.extra_paths == (str(tmp_path / "cuda" / "_dlib_pybind11.cpython-312-x86_64-linux-gnu.so"),)
     assert b.cuda is False and "NEEDED no CUDA library" in b.cuda_evidence
 
 

@@ -154,6 +154,7 @@ class FrameworkCopy:
     origin_detail: str = ""  # the .pth file that adds the entry, the conda prefix, ...
     installer: str = ""  # "pip", "uv", "conda" (dist-info INSTALLER or a conda-meta record), "" when unknown
     meta: str = ""  # the metadata that claims it: a .dist-info/.egg-info folder or a conda-meta/*.json file
+    extra_paths: tuple[str, ...] = ()  # more top-level files of this copy in the same folder (dlib's _dlib_pybind11*.so)
 
 
 @dataclass(frozen=True)

@@ -58,18 +58,6 @@ def describe(fw: Framework, c: FrameworkCopy) -> str:
     return f"{mark}{c.path} ({meta}{origin}; {what}{why})"
 
 
-def _python_of(m: Machine, c: FrameworkCopy) -> str:
-    """The interpreter whose pip owns the site-packages folder of `c`."""
-    prefix = m.python.prefix
-    if prefix and os.path.realpath(c.entry).startswith(os.path.realpath(prefix) + os.sep):
-        return m.python.executable or "python"
-    match = re.match(r"(.*?)[/\\](?:lib|Lib)[/\\](?:python[\d.]+[/\\])?site-packages$", c.entry.rstrip("/\\"))
-    if match:
-        root = match.group(1)
-        return os.path.join(root, "python.exe") if m.os.system == "windows" else os.path.join(root, "bin", "python")
-    return m.python.executable or "python"
-
-
 def _rm(m: Machine, *paths: str) -> str:
     paths = tuple(p for p in paths if p)
     if m.os.system == "windows":
@@ -86,9 +74,24 @@ def _pythonpath_without(m: Machine, c: FrameworkCopy) -> str:
     return f"export PYTHONPATH='{sep.join(keep)}'" if keep else "unset PYTHONPATH"
 
 
+def _first_of_its_name(fw: Framework, c: FrameworkCopy) -> bool:
+    """No copy of the same distribution comes before it on sys.path: `pip uninstall NAME` would remove this one."""
+    for other in fw.copies:
+        if other is c:
+            return True
+        if other.dist and other.dist == c.dist:
+            return False
+    return True
+
+
 def removal(m: Machine, fw: Framework, c: FrameworkCopy) -> str:
-    """The exact way to take this one copy out of `import`'s way, by how it got onto sys.path."""
-    files = _rm(m, c.path, c.meta if c.meta and not c.meta.endswith(".json") else "")
+    """The exact way to take this one copy out of `import`'s way, by how it got onto sys.path.
+
+    `pip uninstall NAME` removes the *first* NAME on sys.path, so it is offered only for a copy that is
+    first of its name (else it would remove another copy, maybe the CUDA build); the others get the
+    exact files to delete.
+    """
+    files = _rm(m, c.path, *c.extra_paths, c.meta if c.meta and not c.meta.endswith(".json") else "")
     name = c.dist.split(",")[0] if c.dist else ""
     if c.origin == "PYTHONPATH":
         return (
@@ -102,8 +105,8 @@ def removal(m: Machine, fw: Framework, c: FrameworkCopy) -> str:
         return f"delete the egg: `{_rm(m, c.entry)}`{extra}"
     if c.origin == "conda" and c.installer == "conda" and name:
         return f"`conda remove -p {c.origin_detail} {name}` (the conda package that installed it)"
-    if name and c.installer in ("pip", "uv", ""):
-        py = _python_of(m, c)
+    if name and c.installer in ("pip", "uv", "") and _first_of_its_name(fw, c) and c.origin in ("site-packages", "user site", "conda"):
+        py = m.python.executable or "python"
         return (
             f"`{py} -m pip uninstall -y {name}` (once: pip removes the first {name} on sys.path, which is this copy, {c.path}); "
             f"or delete it: `{files}`"

@@ -241,10 +241,12 @@ def find_copies(
                 break  # one form per stem per entry (a package dir wins over a stray .so)
     # A package (dlib/) and its extension (_dlib_pybind11*.so) side by side are one copy, not two.
     merged: list[tuple[str, str, list[Claim]]] = []
+    extras: dict[int, list[str]] = {}
     for path, entry, claims in found:
         if merged and os.path.dirname(merged[-1][0]) == os.path.dirname(path):
             if not merged[-1][2] and claims:
                 merged[-1] = (merged[-1][0], merged[-1][1], claims)
+            extras.setdefault(len(merged) - 1, []).append(path)
             continue
         merged.append((path, entry, claims))
     copies = []
@@ -272,6 +274,7 @@ def find_copies(
                 origin_detail=detail,
                 installer=first.installer,
                 meta=first.meta,
+                extra_paths=tuple(extras.get(i, ())),
             )
         )
     return tuple(copies)
