@@ -33,7 +33,7 @@ Answer = tuple["bool | None", str]
 
 
 def _elf_needed(path: str) -> tuple[str, ...] | None:
-    from gpuready.verify.elf import read_elf  # the one dependency-free ELF reader (mmap: cheap on big files)
+    from gpuready.elf import read_elf  # the one dependency-free ELF reader (mmap: cheap on big files)
 
     info = read_elf(path, scan_markers=False)
     return None if info is None else info.needed

@@ -104,7 +104,7 @@ class _Elf:
     def get(self, path: str):
         if path not in self.cache:
             try:
-                from gpuready.verify.elf import read_elf  # the dependency-free reader (mmap)
+                from gpuready.elf import read_elf  # the dependency-free reader (mmap)
 
                 self.cache[path] = read_elf(path, scan_markers=False)
             except Exception:
