@@ -101,11 +101,24 @@ def node_facts(pynvml, h, g):
             continue
         for p in found or []:
             pid = int(getattr(p, "pid", 0) or 0)
-            if pid == me or any(x["pid"] == pid for x in procs):
+            if pid == me or any(x["pid"] == pid for x in procs) or _ours(pid):
                 continue
             used = getattr(p, "usedGpuMemory", None)
             procs.append({"pid": pid, "mib": int(used // (1024 * 1024)) if isinstance(used, int) and used >= 0 else None, "name": _process_name(pynvml, pid)})
     g["processes"] = procs
+
+
+OUR_CHILDREN = ("_framework_child.py", "gpuready_child.py", "_pathfinder_child.py")
+
+
+def _ours(pid):
+    """A framework child gpuready itself started (the probe runs them beside this one): not "another process"."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as fh:
+            cmd = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+    return any(name in cmd for name in OUR_CHILDREN)
 
 
 def _process_name(pynvml, pid):

@@ -109,7 +109,7 @@ def dlib_cuda(path: str, entry: str, dist: str) -> Answer:
     if answer[0] is not None:
         return answer
     init = os.path.join(folder, "__init__.py")
-    m = _literal(init, r"^DLIB_USE_CUDA\s*=\s*(True|False)\s*$")
+    m = _literal(init, r"^DLIB_USE_CUDA\s*=\s*(True|False)\s*(?:#.*)?$")
     if m:
         return m.group(1) == "True", f"dlib/__init__.py: DLIB_USE_CUDA = {m.group(1)}"
     return None, ""
