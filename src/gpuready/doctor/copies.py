@@ -11,7 +11,6 @@ the *shadowing* copy only, with the exact command for how that copy got onto sys
 from __future__ import annotations
 
 import os
-import re
 
 from gpuready.findings import Finding
 from gpuready.knowledge.frameworks import display

@@ -26,6 +26,7 @@ from gpuready.probe.libraries import loaded_from_payload, pathfinder_picks
 from gpuready.proc import parse_marked_json, run
 
 CHILD = Path(__file__).with_name("_framework_child.py")
+PATHFINDER_LIBS = ("cudart", "cublas", "cublasLt", "cudnn", "nccl", "nvrtc", "nvJitLink", "cufft")
 
 
 
@@ -374,11 +375,12 @@ def probe_frameworks(
             installed.append((spec, copies))
     if not installed:
         return ()
-    with ThreadPoolExecutor(max_workers=len(installed)) as pool:
+    with ThreadPoolExecutor(max_workers=len(installed) + 1) as pool:
         futures = [pool.submit(inspect, spec.name, python, timeout, preload, real_op=real_op) for spec, _ in installed]
+        # cuda-pathfinder's picks, asked beside the framework children (it cannot know yet which libraries they load)
+        picks_future = pool.submit(pathfinder_picks, python, PATHFINDER_LIBS, os.environ, min(timeout, 30.0))
         results = [f.result() for f in futures]
-    names = {lib.name for fw in results for lib in fw.loaded if lib.name != "cuda"}
-    picks = pathfinder_picks(python, names, os.environ) if names else {}
+        picks = picks_future.result()
     out = []
     for (spec, copies), fw in zip(installed, results):
         copies = _mark_active(copies, fw.module_file)
