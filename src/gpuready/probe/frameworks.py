@@ -9,12 +9,12 @@ becomes a finding ("dlib crashed with SIGSEGV at import") instead of taking gpur
 from __future__ import annotations
 
 import dataclasses
+import functools
 import glob
 import os
 import re
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -23,7 +23,7 @@ from gpuready.knowledge.frameworks import FrameworkEntry, frameworks, module_of_
 from gpuready.machine import Framework, FrameworkCopy
 from gpuready.probe.cudafiles import copy_has_cuda
 from gpuready.probe.libraries import loaded_from_payload, pathfinder_picks
-from gpuready.proc import parse_marked_json, run
+from gpuready.proc import in_parallel, parse_marked_json, run
 
 CHILD = Path(__file__).with_name("_framework_child.py")
 PATHFINDER_LIBS = ("cudart", "cublas", "cublasLt", "cudnn", "nccl", "nvrtc", "nvJitLink", "cufft")
@@ -375,12 +375,10 @@ def probe_frameworks(
             installed.append((spec, copies))
     if not installed:
         return ()
-    with ThreadPoolExecutor(max_workers=len(installed) + 1) as pool:
-        futures = [pool.submit(inspect, spec.name, python, timeout, preload, real_op=real_op) for spec, _ in installed]
-        # cuda-pathfinder's picks, asked beside the framework children (it cannot know yet which libraries they load)
-        picks_future = pool.submit(pathfinder_picks, python, PATHFINDER_LIBS, os.environ, min(timeout, 30.0))
-        results = [f.result() for f in futures]
-        picks = picks_future.result()
+    calls = [functools.partial(inspect, spec.name, python, timeout, preload, real_op=real_op) for spec, _ in installed]
+    # cuda-pathfinder's picks, asked beside the framework children (it cannot know yet which libraries they load)
+    calls.append(functools.partial(pathfinder_picks, python, PATHFINDER_LIBS, os.environ, min(timeout, 30.0)))
+    *results, picks = in_parallel(calls)
     out = []
     for (spec, copies), fw in zip(installed, results):
         copies = _mark_active(copies, fw.module_file)
