@@ -131,10 +131,14 @@ def test_hung_nvidia_smi_is_a_problem_not_no_problems_found(tmp_path):
 def test_nvidia_smi_cannot_communicate_with_the_driver():
     msg = ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver "
            "is installed and running.")
-    for driver in (Driver(), Driver(version="550.54.14", source="proc", kernel_module_version="550.54.14")):
-        m = dataclasses.replace(load_machine("no-gpu"), driver=driver, notes=(ProbeNote("nvidia-smi", msg, "warning"),))
+    base = load_machine("no-gpu")
+    for driver, container in ((Driver(), True), (Driver(nvidia_pci_devices=0, version="550.54.14", source="proc", kernel_module_version="550.54.14"), False)):
+        m = dataclasses.replace(base, driver=driver, notes=(ProbeNote("nvidia-smi", msg, "warning"),), os=dataclasses.replace(base.os, container=container))
         (f,) = [x for x in diagnose(m) if x.label == "driver_missing"]
         assert f.severity == "error" and "couldn't communicate" in f.evidence[0] and "dkms" in f.fix
+    # a host with nvidia-smi installed and no NVIDIA card at all: said, but not a problem
+    m = dataclasses.replace(base, driver=Driver(), notes=(ProbeNote("nvidia-smi", msg, "warning"),), os=dataclasses.replace(base.os, container=False, wsl=False))
+    assert not [x for x in diagnose(m) if x.is_problem] and [x for x in diagnose(m) if "no NVIDIA GPU on its PCI bus" in x.message]
 
 
 def test_nvml_init_failure_with_a_module_loaded():
@@ -155,3 +159,17 @@ def test_old_machine_files_still_load_and_new_fields_round_trip(tmp_path):
     p = tmp_path / "m.json"
     m.save(p)
     assert type(m).load(p) == m
+
+
+def test_doctor_verify_points_framework_failures_at_the_one_cause(monkeypatch):
+    from gpuready.doctor import command
+    from gpuready.findings import Finding
+
+    m = h200(cuda_visible_devices="")
+    measured = [Finding("env_mismatch", "error", "PyTorch 2.11.0+cu130", "no GPU", fix="unset CUDA_VISIBLE_DEVICES"),
+                Finding("", "ok", "CuPy 14.2.0", "works")]
+    monkeypatch.setattr("gpuready.verify.verify_findings", lambda *a, **k: measured)
+    merged = command.merge_verify(m, diagnose(m), None, 10)
+    torch = [f for f in merged if f.subject.startswith("PyTorch")]
+    assert len(torch) == 1 and torch[0].severity == "info" and "see CUDA_VISIBLE_DEVICES" in torch[0].message
+    assert [f for f in merged if f.subject == "CUDA_VISIBLE_DEVICES" and f.severity == "error"]

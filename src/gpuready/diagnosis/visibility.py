@@ -293,6 +293,10 @@ def check_driver_answers(m: Machine) -> list[Finding]:
     if not no_talk:
         return []
     v = m.driver.kernel_module_version
+    if not v and not m.driver.nvidia_pci_devices and m.os.system == "linux" and not (m.os.container or m.os.wsl):
+        # nvidia-smi is installed on a host whose PCI bus shows no NVIDIA card: nothing to talk to
+        return [Finding("", "info", "NVIDIA driver", "nvidia-smi is installed but this machine has no NVIDIA GPU on its PCI bus and no NVIDIA kernel module.",
+                        evidence=tuple(_talk_line(n.message) for n in no_talk))]
     msg = (f"The NVIDIA kernel module {v} is loaded, but no program can talk to the driver" if v else "No program can talk to the NVIDIA driver")
     return [
         Finding(
