@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from gpuready.options import get_machine, machine_option, python_option
+from gpuready.report.jsonout import document
 
 
 @click.command()
@@ -37,7 +38,7 @@ def doctor(as_json: bool, markdown: bool, no_redact: bool, no_op: bool, run_veri
 
         redact = (lambda text: text) if no_redact else make_redactor((machine.hostname,))
     if as_json:
-        data = {"machine": machine.to_dict(), "findings": [f.to_dict() for f in findings]}
+        data = document("doctor", {"machine": machine.to_dict(), "findings": [f.to_dict() for f in findings]})
         click.echo(json.dumps(redact_data(data, redact) if not no_redact else data, indent=2))
     elif markdown:
         from gpuready.report.markdown import doctor_markdown
