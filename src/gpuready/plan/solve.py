@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from gpuready.plan.evaluate import cuda_mm, vtuple
 from gpuready.knowledge import pep440
-from gpuready.knowledge.packages import KINDS, Build, builds, package_info, torch_companion
+from gpuready.knowledge.packages import KINDS, Build, builds, package_info, torch_companion, torch_companion_on_pypi
 from gpuready.machine import Machine
 from gpuready.plan import explain
 from gpuready.plan.evaluate import Verdict, evaluate
@@ -48,6 +48,7 @@ class Candidates:
     request: Request
     verdicts: list[Verdict]  # every build the request allows, newest first, with its static verdict
     excluded: list[tuple[Build, str]] = field(default_factory=list)  # builds the request itself rules out
+    unlisted: list[Build] = field(default_factory=list)  # builds with no file confirmed on their index (planned only when pinned)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -59,6 +60,25 @@ class Candidates:
 
 
 # --- candidates ------------------------------------------------------------------------------------
+
+
+def jetson_fixes(name: str, t: Target) -> list[str]:
+    """On a Jetson: NVIDIA's own route for this package (data/jetson.toml), with the board's JetPack filled in."""
+    if t.tegra is None:
+        return []
+    from gpuready.knowledge.package_rows import jetpack_for, jetson_routes
+
+    route = jetson_routes().get(name)
+    if route is None:
+        return []
+    jp = jetpack_for(t.tegra.l4t) if t.tegra.l4t else None
+    cuda_major = jp.cuda_major if jp else 0
+    cupy_dist = {10: "cupy-cuda102", 11: "cupy-cuda11x", 12: "cupy-cuda12x", 13: "cupy-cuda13x"}.get(cuda_major, "the cupy-cudaXX package of its CUDA")
+    text = route.fix.format(jetpack=jp.jetpack if jp else "(the one on this board)", cuda_major=cuda_major or "?",
+                            cupy_dist=cupy_dist, url=route.url)
+    board = t.tegra.model or "this Jetson"
+    release = f" (L4T R{t.tegra.l4t})" if t.tegra.l4t else ""
+    return [f"on {board}{release}: {text}"]
 
 
 def _exact_pin(req: Request) -> str:
@@ -109,7 +129,12 @@ def candidates(req: Request, t: Target, ctx: SourceContext) -> Candidates:
         if why:
             c.excluded.append((b, why))
             continue
-        c.verdicts.append(evaluate(b, t))
+        v = evaluate(b, t)
+        if not v.listed and not pin:
+            # The checker found no file for this pin on its index (or could not look): not planned unless asked for.
+            c.unlisted.append(b)
+            continue
+        c.verdicts.append(v)
     return c
 
 
@@ -347,7 +372,7 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
     if v is None:
         blocking, label = explain.blocking_text(r.name, c.verdicts, t) if c.verdicts else (
             f"no {r.name} release matches {r.raw}", "no_matching_distribution")
-        fixes = [f.text for f in explain.fixes_for(r.name, c.verdicts, t)]
+        fixes = jetson_fixes(r.name, t) or [f.text for f in explain.fixes_for(r.name, c.verdicts, t)]
         if c.excluded and not c.verdicts:
             fixes.append(f"relax your requirement {r.raw}")
         if r.name == "cupy" and not any(not x.build.gpu for x in c.verdicts):
@@ -403,7 +428,7 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
     blocked = None
     if t.has_gpu and not b.gpu:
         gpu_v = c.gpu()
-        fixes = [f.text for f in explain.fixes_for(r.name, gpu_v, t)]
+        fixes = jetson_fixes(r.name, t) or [f.text for f in explain.fixes_for(r.name, gpu_v, t)]
         if solo is not None and picks.get(r.name) is None:
             others = [n for n, p in picks.items() if p is not None]
             fixes.insert(0, f"drop {', '.join(others)} or plan {r.name} in its own environment (alone it gets {solo.build.label})")
@@ -438,25 +463,45 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
     return plan, blocked
 
 
+def companion_install(name: str, b: Build, t: Target, idx: IndexConfig) -> tuple[str, list[str], str | None, bool, list[str]] | None:
+    """How torchvision/torchaudio is installed next to torch build `b`: (version, argv, index_url, tagged, reasons).
+
+    Paired releases built per variant come from the same index as torch (torchvision with the `+cuXY`
+    tag); a stable-ABI release that serves every variant (torchaudio 2.11.1, torchvision 0.29.2) is
+    one wheel on PyPI and comes from the user's index, untagged. None when the data pairs none.
+    """
+    version = torch_companion(name, b.version)
+    if not version:
+        return None
+    if torch_companion_on_pypi(name, b.version):
+        comp = dataclasses.replace(b, package=name, dist=name, version=version, extras=(), index="pypi", local_tag=False,
+                                   index_style="", no_deps=False, source_build=False)
+        argv, index_url, reasons = install_for(comp, t, idx)
+        why = (f"{name} {version} is one wheel on PyPI for every torch build (stable ABI, Requires-Dist torch>={b.series}): "
+               f"installed from {'your index' if idx.custom_index else 'PyPI'}, not per {b.variant}")
+        return version, argv, index_url, False, [why, *reasons]
+    # torchaudio wheels on the PyTorch index carry no local tag in the pinned commands of most eras.
+    tagged = name == "torchvision" and b.local_tag and not via_pypi(b, t)
+    comp = dataclasses.replace(b, package=name, dist=name, version=version, extras=(), local_tag=tagged)
+    argv, index_url, reasons = install_for(comp, t, idx)
+    if not tagged and argv[:2] == ["pip", "install"]:
+        argv = [a if not a.startswith(f"{name}==") else f"{name}=={version}" for a in argv]
+    why = f"{name} {version} is the release paired with torch {b.version}; it must come from the same {b.variant} build as torch"
+    return version, argv, index_url, tagged, [why, *reasons]
+
+
 def _companion_plan(r: Request, plans: list[PackagePlan], torch_v: Verdict | None, t: Target, idx: IndexConfig) -> PackagePlan:
     torch_plan = next((p for p in plans if p.name == "torch"), None)
     if torch_v is None or torch_plan is None or torch_plan.version is None:
         return PackagePlan(r.name, None, "none", False, (), ("no torch build fits here, so no matching " + r.name,))
     b = torch_v.build
-    version = torch_companion(r.name, b.version)
-    if not version:
+    found = companion_install(r.name, b, t, idx)
+    if found is None:
         return PackagePlan(r.name, None, b.variant, b.gpu, (), (f"gpuready has no {r.name} version paired with torch {b.version}",))
+    version, argv, index_url, tagged, reasons = found
     if r.specifier and not r.allows(version):
         return PackagePlan(r.name, None, b.variant, b.gpu, (), (f"{r.name} {version} is the release paired with torch {b.version}, "
                                                               f"which your requirement {r.raw} excludes",))
-    # torchaudio wheels on the PyTorch index carry no local tag in the pinned commands of most eras.
-    tagged = r.name == "torchvision" and b.local_tag and not via_pypi(b, t)
-    comp = dataclasses.replace(b, dist=r.name, version=version, extras=())
-    argv, index_url, idx_reasons = install_for(dataclasses.replace(comp, local_tag=tagged), t, idx)
-    if not tagged and argv[:2] == ["pip", "install"]:
-        argv = [a if not a.startswith(f"{r.name}==") else f"{r.name}=={version}" for a in argv]
-    reasons = [f"{r.name} {version} is the release paired with torch {b.version}; it must come from the same "
-               f"{b.variant} build as torch"] + idx_reasons
     return PackagePlan(r.name, version, b.variant, b.gpu, tuple(argv), tuple(reasons), index_url=index_url, dist=r.name,
                        label=f"{r.name} {version}" + (f"+{b.variant}" if tagged else ""), cuda=torch_plan.cuda,
                        requested=not r.implied_by, source=b.source)
@@ -464,7 +509,8 @@ def _companion_plan(r: Request, plans: list[PackagePlan], torch_v: Verdict | Non
 
 def _plain_plan(r: Request, t: Target, idx: IndexConfig, plans: list[PackagePlan]) -> tuple[PackagePlan, Blocked | None]:
     info = package_info(r.name)
-    c = Candidates(r, [evaluate(b, t) for b in builds(r.name) if r.allows(b.version)])
+    pinned = bool(_exact_pin(r))
+    c = Candidates(r, [v for v in (evaluate(b, t) for b in builds(r.name) if r.allows(b.version)) if v.listed or pinned])
     v = pick_cpu(c)
     if v is None:
         return (PackagePlan(r.name, None, "none", False, (), (f"no {r.name} release fits Python {t.python} ({r.raw})",)),

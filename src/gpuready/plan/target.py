@@ -50,12 +50,17 @@ class Target:
     nvidia_devices: int  # GPUs seen on the PCI bus with or without a driver
 
     @property
+    def tegra(self):
+        """The Jetson facts (machine.Tegra) when this is an NVIDIA Jetson board, else None."""
+        return getattr(self.machine, "tegra", None)
+
+    @property
     def python_minor(self) -> str:
         return ".".join(self.python.split(".")[:2])
 
     @property
     def has_gpu(self) -> bool:
-        return bool(self.gpus) or self.nvidia_devices > 0
+        return bool(self.gpus) or self.nvidia_devices > 0 or self.tegra is not None
 
     @property
     def driver_os(self) -> str:
