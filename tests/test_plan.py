@@ -119,7 +119,7 @@ SCENARIOS = [
     Scenario(  # driver 410.79 (CUDA 10.0); cu92 (needs 396.26) of torch 1.7.1 is the newest build it runs; V100 = sm_70
         "v100-driver410-torch", lambda: load_machine("ubuntu1804-v100-cuda10"), ["torch"],
         {"torch": ("1.7.1", "cu92", True)}, cuda="9.2",
-        reasons={"torch": ["CUDA 12.x builds need driver >= 525.60.13", "upgrade the NVIDIA driver to >= 450.80.02"]},
+        reasons={"torch": ["CUDA 12.x builds need driver >= 525.60.13", "upgrade the NVIDIA driver to >= 525.60.13"]},
         install={"torch": ["torch==1.7.1+cu92", "--find-links https://download.pytorch.org/whl/torch_stable.html"]},
     ),
     Scenario(  # the same machine asking for a CUDA 10.0 build explicitly: torch 1.4.0 is the last with cu100
@@ -142,14 +142,14 @@ SCENARIOS = [
         "rtx5090-driver575-torch", lambda: load_machine("rtx5090-torch-cu118"), ["torch"],
         {"torch": ("2.11.0", "cu128", True)}, cuda="12.8",
         reasons={"torch": ["has no code for NVIDIA GeForce RTX 5090 (sm_120)", "CUDA 13.x builds need driver >= 580.65.06",
-                           "upgrade the NVIDIA driver to >= 580.65.06 (gets torch 2.14.1+cu130)"]},
+                           "upgrade the NVIDIA driver to >= 580.65.06 (gets torch 2.15.0+cu132)"]},
         install={"torch": ["torch==2.11.0+cu128", "--index-url https://download.pytorch.org/whl/cu128"]},
     ),
-    Scenario(  # with a 580 driver the newest torch's PyPI wheel (cu130) has sm_120: plain PyPI
+    Scenario(  # with a 580 driver the newest torch's PyPI wheel (2.15.0 = cu132, Requires-Dist cuda-toolkit 13.2.2) has sm_120
         "rtx5090-driver580-torch", lambda: make_machine(driver="580.82.07", gpus=(RTX5090,)), ["torch"],
-        {"torch": ("2.14.1", "cu130", True)}, cuda="13.0",
-        install={"torch": ["torch==2.14.1"]},
-        reasons={"torch": ["PyPI's torch 2.14.1 for Linux x86_64 is the cu130 build"]},
+        {"torch": ("2.15.0", "cu132", True)}, cuda="13.2",
+        install={"torch": ["torch==2.15.0"]},
+        reasons={"torch": ["PyPI's torch 2.15.0 for Linux x86_64 is the cu132 build", "minor-version compatibility"]},
     ),
     Scenario(  # GTX 1080 Ti (sm_61) + latest torch: cu130/cu132 start at sm_75; cu126 has sm_60 code
         "gtx1080ti-driver580-torch", lambda: make_machine(driver="580.95.05", gpus=(GTX1080TI,)), ["torch"],
@@ -171,18 +171,25 @@ SCENARIOS = [
         {"torch": ("2.14.1", "cu126", True), "tensorflow": ("2.21.0", "and-cuda", True), "jax": ("0.10.2", "cuda12", True)},
         cuda="12.9",
         reasons={"torch": ["CUDA 13.x builds need driver >= 580.65.06", "minor-version compatibility"],
-                 "jax": ["Python >= 3.12"]},
+                 "jax": ["Python 3.12"]},
         install={"tensorflow": ["tensorflow[and-cuda]==2.21.0"], "jax": ["jax[cuda12]==0.10.2"]},
     ),
     Scenario(  # jax on a GTX 1060 (sm_61): CUDA 13 wheels need SM >= 7.5, CUDA 12 wheels SM >= 5.2
         "gtx1060-driver580-jax", lambda: make_machine(driver="580.95.05", gpus=(GTX1060,)), ["jax"],
-        {"jax": ("0.11.2", "cuda12", True)}, cuda="12.9",
+        {"jax": ("0.12.0.1", "cuda12", True)}, cuda="12.9",
         reasons={"jax": ["needs compute capability >= 7.5"]},
     ),
-    Scenario(  # jax on driver 470: the last CUDA 11 wheels (0.4.25, from JAX's own release page)
+    Scenario(  # jax on driver 470: the last CUDA 11 wheels (0.4.25) live on JAX's own release page, which no stored
+        # copy confirms (their jaxlib+cuda11 pins are not on PyPI): CPU jax, and the fix is a CUDA 12 driver
         "gtx1060-driver470-jax", lambda: make_machine(python="3.10.12", driver="470.82.01", gpus=(GTX1060,)), ["jax"],
-        {"jax": ("0.4.25", "cuda11", True)}, cuda="11.8",
+        {"jax": ("0.6.2", "cpu", False)}, cuda=None, blocked={"jax"},
+        fixes={"jax": ["upgrade the NVIDIA driver to >= 525.60.13"]},
+    ),
+    Scenario(  # ... and pinned, the unconfirmed CUDA 11 build is planned (a pin is the user's call)
+        "gtx1060-driver470-jax-pinned", lambda: make_machine(python="3.10.12", driver="470.82.01", gpus=(GTX1060,)),
+        ["jax[cuda11_pip]==0.4.25"], {"jax": ("0.4.25", "cuda11", True)}, cuda="11.8",
         install={"jax": ["jax[cuda11_pip]==0.4.25", "--find-links https://storage.googleapis.com/jax-releases/jax_cuda_releases.html"]},
+        reasons={"jax": ["not confirmed"]},
     ),
     Scenario(  # Python 3.7: torch 2.0+ has no cp37 wheels; 1.13.1 (cu117 = its PyPI wheel) is the newest
         "py37-torch", lambda: make_machine(python="3.7.17", driver="535.104.05", gpus=(RTX3090,)), ["torch"],
@@ -203,7 +210,7 @@ SCENARIOS = [
     ),
     Scenario(
         "no-gpu-tf-jax-ort", lambda: load_machine("no-gpu"), ["tensorflow", "jax", "onnxruntime"],
-        {"tensorflow": ("2.21.0", "cpu", False), "jax": ("0.11.2", "cpu", False), "onnxruntime": ("1.31.1", "cpu", False)},
+        {"tensorflow": ("2.21.0", "cpu", False), "jax": ("0.12.0.1", "cpu", False), "onnxruntime": ("1.31.1", "cpu", False)},
         cuda=None, install={"onnxruntime": ["onnxruntime==1.31.1"], "tensorflow": ["tensorflow==2.21.0"]},
     ),
     Scenario(  # CuPy has no CPU build: blocked on a machine without a GPU
@@ -213,18 +220,18 @@ SCENARIOS = [
     Scenario(  # GPU on the PCI bus but no driver: CPU now, install the driver
         "no-driver-torch", lambda: make_machine(pci=1), ["torch"],
         {"torch": ("2.14.1", "cpu", False)}, blocked={"torch"},
-        fixes={"torch": ["install the NVIDIA driver >= 525.60.13"]},
+        fixes={"torch": ["install the NVIDIA driver >= 580.65.06 (gets torch 2.15.0+cu132"]},
     ),
     Scenario(  # macOS: no CUDA; CPU (MPS) wheel from PyPI
         "macos-torch", lambda: make_machine(os="macos", arch="arm64"), ["torch"],
-        {"torch": ("2.14.1", "cpu", False)}, cuda=None, reasons={"torch": ["macOS has no CUDA"]},
-        install={"torch": ["pip install torch==2.14.1"]},
+        {"torch": ("2.15.0", "cpu", False)}, cuda=None, reasons={"torch": ["macOS has no CUDA"]},
+        install={"torch": ["pip install torch==2.15.0"]},
     ),
     Scenario(  # Windows: PyPI's torch is CPU-only, CUDA builds come from the PyTorch index
         "win-rtx3060-torch", lambda: make_machine(os="windows", driver="560.94", gpus=(RTX3060,)), ["torch"],
         {"torch": ("2.14.1", "cu126", True)},
         install={"torch": ["torch==2.14.1+cu126", "--index-url https://download.pytorch.org/whl/cu126"]},
-        reasons={"torch": ["CUDA 13.x builds need driver >= 580.65.06"]},
+        reasons={"torch": ["from the PyTorch wheel index https://download.pytorch.org/whl/cu126"]},
     ),
     Scenario(  # WSL2 runs on the Windows driver: its numbering applies (12.x needs >= 527.41)
         "wsl-old-driver-torch", lambda: make_machine(wsl=True, driver="526.98", gpus=(RTX3060,)), ["torch"],
@@ -232,8 +239,8 @@ SCENARIOS = [
     ),
     # --- H200 + driver 580 --------------------------------------------------------------------------------
     Scenario(
-        "h200-torch", h200, ["torch"], {"torch": ("2.14.1", "cu130", True)}, cuda="13.0",
-        install={"torch": ["pip install torch==2.14.1"]},
+        "h200-torch", h200, ["torch"], {"torch": ("2.15.0", "cu132", True)}, cuda="13.2",
+        install={"torch": ["pip install torch==2.15.0"]},
     ),
     Scenario(  # dlib: a source build with the machine's CUDA 13.0 toolkit (dlib >= 20.0.1 on CUDA 13)
         "h200-dlib", h200, ["dlib"], {"dlib": ("20.0.1", "source", True)}, cuda="13.0",
@@ -244,8 +251,8 @@ SCENARIOS = [
         reasons={"dlib": ["silently turns CUDA off"]},
     ),
     Scenario(  # torch and dlib share CUDA 13
-        "h200-torch-dlib", h200, ["torch", "dlib"], {"torch": ("2.14.1", "cu130", True), "dlib": ("20.0.1", "source", True)},
-        cuda="13.0",
+        "h200-torch-dlib", h200, ["torch", "dlib"], {"torch": ("2.15.0", "cu132", True), "dlib": ("20.0.1", "source", True)},
+        cuda="13.2",
     ),
     Scenario(  # TensorFlow has CUDA 12 builds only: torch follows it to cu126 (one cuDNN copy in the env)
         "h200-torch-tensorflow", h200, ["torch", "tensorflow"],
@@ -273,12 +280,12 @@ SCENARIOS = [
         install={"dlib": ["dlib-bin==20.0.1.post1"]},
     ),
     Scenario(  # theano is dead: PyTensor with its JAX backend instead, and why
-        "h200-theano", h200, ["theano"], {"pytensor": ("3.3.0", "noarch", True), "jax": ("0.11.2", "cuda13", True)},
+        "h200-theano", h200, ["theano"], {"pytensor": ("3.3.8", "noarch", True), "jax": ("0.12.0.1", "cuda13", True)},
         absent={"theano"}, reasons={"pytensor": ["replaces theano", "mode='JAX'"]},
     ),
     Scenario(  # no JAX GPU wheels for native Windows: PyTensor on CPU, fix = WSL2/Linux
         "win-theano", lambda: make_machine(os="windows", driver="560.94", gpus=(RTX3060,)), ["theano"],
-        {"pytensor": ("3.3.0", "noarch", False), "jax": ("0.11.2", "cpu", False)}, blocked={"jax"},
+        {"pytensor": ("3.3.8", "noarch", False), "jax": ("0.12.0.1", "cpu", False)}, blocked={"jax"},
         fixes={"jax": ["Linux"]},
     ),
     Scenario(  # onnxruntime-gpu 1.27+ is CUDA 13; the CPU package must go first
@@ -338,22 +345,24 @@ SCENARIOS = [
     Scenario(  # Grace Hopper (Linux aarch64): torch's aarch64 cu130 build, jax's aarch64 CUDA 13 wheels; no known TF GPU build
         "gh200-aarch64", lambda: make_machine(arch="aarch64", driver="580.95.05", gpus=(("NVIDIA GH200 480GB", "9.0"),)),
         ["torch", "jax", "tensorflow"],
-        {"torch": ("2.14.1", "cu130", True), "jax": ("0.11.2", "cuda13", True), "tensorflow": ("2.21.0", "cpu", False)},
+        {"torch": ("2.15.0", "cu132", True), "jax": ("0.12.0.1", "cuda13", True), "tensorflow": ("2.21.0", "cpu", False)},
         blocked={"tensorflow"}, fixes={"tensorflow": ["Linux x86_64"]},
-        install={"torch": ["torch==2.14.1+cu130", "--index-url https://download.pytorch.org/whl/cu130"]},
+        # PyPI's Linux aarch64 torch is the CUDA (SBSA) build from 2.11: 2.15.0 pulls cuda-toolkit 13.2.2 there
+        install={"torch": ["pip install torch==2.15.0"]}, reasons={"torch": ["PyPI's torch 2.15.0 for Linux aarch64 is the cu132 build"]},
     ),
-    Scenario(  # a Kepler K40 (sm_35) on Python 3.12: the newest torch with sm_35 code is 1.7.1 (Python <= 3.9)
+    Scenario(  # a Kepler K40 (sm_35) on Python 3.12: the newest torch with sm_35 code is 1.12.1 (cu102: sm_35..sm_75 per
+        # moi90/pytorch_compute_capabilities; Python <= 3.10)
         "k40-py312-torch", lambda: make_machine(driver="580.95.05", gpus=(("Tesla K40m", "3.5"),)), ["torch"],
-        {"torch": ("2.14.1", "cpu", False)}, blocked={"torch"},
-        fixes={"torch": ["use Python 3.9 (gets torch 1.7.1+cu92"]},
+        {"torch": ("2.14.1", "cpu", False)}, blocked={"torch"},  # 2.15.0+cpu is on no stored copy of the CPU index
+        fixes={"torch": ["use Python 3.10 (gets torch 1.12.1+cu102"]},
     ),
     Scenario(  # the same GPU and JAX: no JAX wheel ever ran on Kepler (SM >= 5.2): nothing to change but the GPU
         "k40-jax", lambda: make_machine(driver="580.95.05", gpus=(("Tesla K40m", "3.5"),)), ["jax"],
-        {"jax": ("0.11.2", "cpu", False)}, blocked={"jax"}, fixes={"jax": ["none for this GPU", "compute capability >= 5.2"]},
+        {"jax": ("0.12.0.1", "cpu", False)}, blocked={"jax"}, fixes={"jax": ["none for this GPU", "compute capability >= 5.2"]},
     ),
     Scenario(  # five packages at once on the H200 (the benchmark's set)
         "h200-five", h200, ["torch", "tensorflow", "jax", "cupy", "onnxruntime"],
-        {"torch": ("2.14.1", "cu126", True), "tensorflow": ("2.21.0", "and-cuda", True), "jax": ("0.11.2", "cuda12", True),
+        {"torch": ("2.14.1", "cu126", True), "tensorflow": ("2.21.0", "and-cuda", True), "jax": ("0.12.0.1", "cuda12", True),
          "cupy": ("14.2.0", "cuda12x", True), "onnxruntime": ("1.26.0", "gpu", True)}, cuda="12.9",
     ),
 ]
@@ -494,7 +503,8 @@ def no_user_index(monkeypatch):
 def test_install_hint_v100_driver410(no_user_index):
     hint = install_hint(load_machine("ubuntu1804-v100-cuda10"), "torch")
     assert hint.startswith("driver 410.79 runs CUDA <= 10.0 builds: pip install torch==1.7.1+cu92")
-    assert "(or upgrade the driver to >= 450.80.02 for torch 2.4.1+cu118)" in hint
+    # torch 2.4.1+cu118 (driver >= 450.80.02) is on no stored copy of the index; PyPI's 2.4.1 (cu121) is
+    assert "(or upgrade the driver to >= 525.60.13 for torch 2.4.1+cu121)" in hint
 
 
 def test_install_hint_rtx5090(no_user_index):
@@ -509,7 +519,7 @@ def test_install_hint_other_packages(no_user_index, monkeypatch):
     assert install_hint(h200(), "cv2") == ("no CUDA wheels of opencv exist: a source build with CUDA 13.0.88 for 9.0: "
                                            "gpuready build opencv --version 4.14.0.94 --cuda-arch 9.0")
     theano = install_hint(h200(), "theano")
-    assert "pytensor==3.3.0" in theano and "jax[cuda13]==0.11.2" in theano
+    assert "pytensor==3.3.8" in theano and "jax[cuda13]==0.12.0.1" in theano
     ort = install_hint(h200(), "onnxruntime")
     assert ort.startswith("pip uninstall -y onnxruntime && pip install 'onnxruntime-gpu[cuda,cudnn]==1.31.1'")
     assert install_hint(h200(), "not-a-package") == ""
@@ -546,7 +556,15 @@ def test_build_stage_settings_for_another_cuda_major_are_replaced(monkeypatch):
     assert "this plan shares CUDA 12" in "\n".join(b["reasons"])
 
 
-def test_python_315_gets_the_unconfirmed_torch_215():
+def test_python_315_gets_torch_215_from_pypi():
+    """torch 2.15.0 is on PyPI (cp311-cp315, the cu132 build); its cu130 index build is on no stored copy."""
     p = make_plan(make_machine(python="3.15.0", driver="580.95.05", gpus=(RTX4090,)), ["torch"], index_config=IndexConfig()).package("torch")
-    assert (p.version, p.variant, p.confirmed) == ("2.15.0", "cu130", False)
-    assert any("not confirmed" in r for r in p.reasons)
+    assert (p.version, p.variant, p.confirmed) == ("2.15.0", "cu132", True)
+    assert p.install[:3] == ("pip", "install", "torch==2.15.0")
+
+
+def test_an_unconfirmed_index_build_is_planned_only_when_pinned():
+    m = make_machine(python="3.12.3", driver="580.95.05", gpus=(RTX4090,))
+    p = make_plan(m, ["torch==2.15.0+cu130"], index_config=IndexConfig()).package("torch")
+    assert (p.version, p.variant) == ("2.15.0", "cu130")
+    assert make_plan(m, ["torch>=2.15"], index_config=IndexConfig()).package("torch").variant == "cu132"

@@ -187,12 +187,21 @@ class Checker:
 
     # --- PyPI wheels as variants: is PyPI's torch the CUDA build the data says? -------------------------------
 
-    def pypi_variant(self, entry: list) -> dict:
-        """The CUDA a torch wheel on PyPI is built for: from its Requires-Dist, or the CUDA runtime it bundles."""
+    def pypi_variant(self, entry: list, os_name: str = "linux", arch: str = "x86_64") -> dict:
+        """The CUDA a torch wheel on PyPI is built for: from the Requires-Dist that apply on its platform (markers
+        evaluated: the aarch64 wheels of 2.5-2.10 carry the nvidia-* pins only for x86_64), or the runtime it bundles."""
         from knowcheck.wheels import members
 
         meta = self.metadata(entry)
-        text = "\n".join(meta["requires_dist"])
+        applying = []
+        for line in meta["requires_dist"]:
+            try:
+                req = Requirement(line)
+            except Exception:
+                continue
+            if req.marker is None or req.marker.evaluate(depmod.environment("3.12", os_name, arch)):
+                applying.append(line)
+        text = "\n".join(applying)
         m = (re.search(r"cuda-toolkit\[[^\]]*\]\s*\(?==(\d+\.\d+)", text)
              or re.search(r"nvidia-cuda-runtime-cu\d+\s*\(?==\s*(\d+\.\d+)", text))
         if m:
@@ -250,6 +259,9 @@ def load_evidence(path: Path = EVIDENCE) -> tuple[dict, dict]:
             if parsed is None:
                 raise SystemExit(f"{path}: {fn!r} is not a wheel file name")
             files[f"pytorch:{row['index']}"][canonical(parsed[0])][parsed[1]].append([fn, "", sid])
+        for rel in row.get("releases", []):  # named by an install log: the release exists, its file names are not given
+            dist, _, version = rel.partition("==")
+            files[f"pytorch:{row['index']}"][canonical(dist)][version].append(["", "", sid])
     return files, sources
 
 
@@ -273,6 +285,14 @@ def main(argv: list[str] | None = None) -> int:
             if pin.index == "pypi":
                 res = ck.check_pypi_pin(pin)
                 status = "missing" if res.get("no_project") else ("confirmed" if not res["missing"] else "partial")
+            elif pin.pypi_too and pin.index.startswith("pytorch:") and "+" not in pin.version and ck.listing(pin.dist) and any(
+                    version_matches(v, pin.version) for v in ck.listing(pin.dist)):
+                # `-f torch_stable.html` / `--extra-index-url`: pip looks on PyPI too, where an untagged
+                # companion (torchaudio 0.7.2) is found
+                res = ck.check_pypi_pin(pin)
+                res["sources"] = {"pypi"}
+                res["via"] = "pypi"
+                status = "confirmed" if not res["missing"] else "partial"
             else:
                 res = {"missing": [], "ok": 0, "inferred": [], "ok_targets": [], "sources": set()}
                 listing = ev_files.get(pin.index, {}).get(canonical(pin.dist), {})
@@ -298,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                     if res.get("inferred"):
                         avail[k]["inferred"] = True
             rows[k] = {"label": pin.label, "package": pin.package, "status": status, "data_confirmed": pin.confirmed,
-                       "gpu": pin.gpu, "kind": pin.kind,
+                       "gpu": pin.gpu, "kind": pin.kind, **({"via": res["via"]} if res.get("via") else {}),
                        "targets": len(pin.targets), **{x: res[x] for x in ("missing", "inferred") if res.get(x)}}
     except FetchError as exc:
         print(f"check_knowledge: {exc}", file=sys.stderr)
@@ -320,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             if fit is None:
                 variants[label] = {"claimed": b.variant, "found": "no file"}
                 continue
-            found = ck.pypi_variant(fit)
+            found = ck.pypi_variant(fit, os_name, arch)
             want = b.cuda.rsplit(".", 1)[0] if b.cuda.count(".") > 1 else b.cuda
             found.update(claimed=b.variant, file=fit[0])
             variants[label] = found
@@ -333,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         fit = next((e for e in entries if file_fits(e[0], e[1], "3.12", "linux", "aarch64") or file_fits(e[0], e[1], "3.10", "linux", "aarch64")
                     or file_fits(e[0], e[1], "3.8", "linux", "aarch64")), None)
         if fit is not None and Version(rel_version) >= Version("2.5"):
-            found = ck.pypi_variant(fit)
+            found = ck.pypi_variant(fit, "linux", "aarch64")
             found["file"] = fit[0]
             variants[f"torch {rel_version} linux aarch64 (PyPI)"] = found
 
@@ -347,9 +367,13 @@ def main(argv: list[str] | None = None) -> int:
     for k, row in sorted(rows.items()):
         missing_all = row["status"] == "missing" or (row["status"] == "partial" and k not in avail and row.get("kind") in ("wheel", "sdist"))
         if row["data_confirmed"] and missing_all:
-            ck.problems.append(f"{row['label']} ({k}): no file on the index for any target it claims")
+            if row["gpu"]:
+                ck.problems.append(f"{row['label']} ({k}): no file on the index for any target it claims")
+            else:  # a CPU build derived from a GPU row's versions (onnxruntime 1.20.2 has no CPU twin)
+                ck.notes.append(f"{row['label']} ({k}): no file on the index; left out of plans (not in availability.json)")
         elif row["data_confirmed"] and row["status"] == "partial":
-            gpu_missing = [m for m in row["missing"] if m in gpu_targets[k]]
+            # companions: the planner checks their files before it picks torch (solve._with_companions)
+            gpu_missing = [m for m in row["missing"] if m in gpu_targets[k]] if row["package"] not in ("torchvision", "torchaudio") else []
             if gpu_missing:
                 ck.problems.append(f"{row['label']} ({k}): no file for {', '.join(gpu_missing[:8])}"
                                    + (f" and {len(gpu_missing) - 8} more" if len(gpu_missing) > 8 else ""))

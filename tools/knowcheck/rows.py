@@ -40,6 +40,7 @@ class Pin:
     source: str = ""
     targets: set[tuple[str, str, str]] = field(default_factory=set)  # (python minor, os, arch)
     gpu_targets: set[tuple[str, str, str]] = field(default_factory=set)  # the targets a GPU build claims
+    pypi_too: bool = False  # the PyTorch index is named with --find-links/--extra-index-url: pip searches PyPI as well
 
     @property
     def key(self) -> tuple[str, str, str, tuple[str, ...], str]:
@@ -72,6 +73,11 @@ def index_key(url: str | None, style: str = "") -> str:
 
 
 _REQ = re.compile(r"^([A-Za-z0-9._-]+)(?:\[([^\]]*)\])?(==|<|>|~=|!=|<=|>=)?(.*)$")
+
+
+def searches_pypi(argv: list[str] | tuple[str, ...]) -> bool:
+    """Does pip also search PyPI for this command (no --index-url naming another index)?"""
+    return "--index-url" not in argv
 
 
 def parse_argv(argv: list[str] | tuple[str, ...]) -> tuple[list[tuple[str, tuple[str, ...], str, str]], str]:
@@ -110,6 +116,7 @@ class PinSet:
         else:
             have.confirmed = have.confirmed and pin.confirmed
             have.gpu = have.gpu or pin.gpu
+            have.pypi_too = have.pypi_too or pin.pypi_too
         have.targets.add(target)
         if pin.gpu:
             have.gpu_targets.add(target)
@@ -123,7 +130,8 @@ class PinSet:
             self.add(Pin(package=package or build.package, dist=dist, version=version if op == "==" else "",
                          specifier="" if op == "==" else f"{op}{version}", extras=extras,
                          index=index if main else "pypi", kind=kind, confirmed=build.confirmed,
-                         gpu=build.gpu and main, label=label or build.label, source=build.source), target)
+                         gpu=build.gpu and main, label=label or build.label, source=build.source,
+                         pypi_too=main and index != "pypi" and searches_pypi(argv)), target)
 
 
 def _targets(b: Build):
@@ -140,7 +148,7 @@ def all_pins() -> PinSet:
     for name, kind in KINDS.items():
         if kind == "dead":
             continue
-        for b in builds(name):
+        for b in _spellings(name, builds(name)):
             for os_name, arch, py in _targets(b):
                 t = target_for(os_name, arch, py)
                 argv, _, _ = install_for(b, t, idx, b.companions)
@@ -150,6 +158,17 @@ def all_pins() -> PinSet:
     _source_builds(ps)
     _toolkit_wheels(ps)
     return ps
+
+
+def _spellings(name: str, bs) -> list[Build]:
+    """OpenCV is planned under the distribution the user typed (opencv-python, -contrib-, -headless): all of them."""
+    out = list(bs)
+    if name == "opencv":
+        from gpuready.plan.solve import OPENCV_DISTS
+
+        for gpu_dist, cpu_dist in OPENCV_DISTS.values():
+            out += [dataclasses.replace(b, dist=gpu_dist if b.gpu else cpu_dist) for b in bs]
+    return out
 
 
 def _companions(ps: PinSet, b: Build, t: Target, idx: IndexConfig, target) -> None:
@@ -169,18 +188,21 @@ def _source_builds(ps: PinSet) -> None:
     """dlib/OpenCV GPU builds are `gpuready build` from the sdist: the sdist must exist."""
     from gpuready.knowledge.package_rows import source_releases
 
+    from gpuready.plan.solve import OPENCV_DISTS
+
     for name in ("dlib", "opencv"):
         info = package_info(name)
-        dist = info.gpu_dist or name
+        dists = {info.gpu_dist or name} | ({g for g, _ in OPENCV_DISTS.values()} if name == "opencv" else set())
         for rel in source_releases(name):
             if not rel.gpu:
                 continue
             for version in rel.versions:
-                for os_name in ("linux", "windows"):
-                    for py in python_minors(rel.python):
-                        ps.add(Pin(package=name, dist=dist, version=version, extras=(), index="pypi", kind="sdist",
-                                   confirmed=rel.confirmed, gpu=True, label=f"{dist} {version} (source build)",
-                                   source=rel.source), (py, os_name, "x86_64"))
+                for dist in sorted(dists):
+                    for os_name in ("linux", "windows"):
+                        for py in python_minors(rel.python):
+                            ps.add(Pin(package=name, dist=dist, version=version, extras=(), index="pypi", kind="sdist",
+                                       confirmed=rel.confirmed, gpu=True, label=f"{dist} {version} (source build)",
+                                       source=rel.source), (py, os_name, "x86_64"))
 
 
 def _toolkit_wheels(ps: PinSet) -> None:

@@ -161,6 +161,7 @@ def _torch_builds() -> list[Build]:
                             local_tag=True,
                             pypi_default=(name == rel.pypi_linux and platform == "x86_64"),
                             pypi_windows=(name == rel.pypi_windows and platform == "x86_64"),
+                            pypi_aarch64=(name == rel.pypi_aarch64 and platform == "aarch64"),
                             minor_compat=vtuple(row.cuda)[:1] >= (11,),
                             stable=not rel.stable or name in rel.stable,
                             confirmed=rel.confirmed and row.confirmed,
@@ -178,11 +179,19 @@ def _torch_builds() -> list[Build]:
                 Build("torch", rel.version, version, "cpu", "torch", rel.python, f"{info.source}; {rel.source}",
                       os=("windows", "macos"), platforms=ANY_ARCH, confirmed=rel.confirmed, notes=notes)
             )
-            out.append(
-                Build("torch", rel.version, version, "cpu", "torch", rel.python, f"{info.source}; {rel.source}",
-                      os=("linux",), platforms=("aarch64",), confirmed=False,
-                      notes=notes + ("whether PyPI's Linux aarch64 wheel of this release is CUDA-enabled is unconfirmed",))
-            )
+            # Linux aarch64 CPU: PyPI's wheel is the CPU build before 2.11; from 2.11 it is a CUDA build (SBSA), so
+            # the CPU build comes from the PyTorch CPU index like on x86_64.
+            if rel.pypi_aarch64:
+                out.append(
+                    Build("torch", rel.version, version, "cpu", "torch", rel.python, f"{info.source}; {rel.source}",
+                          os=("linux",), platforms=("aarch64",), index="pytorch", index_style=rel.install, local_tag=True,
+                          confirmed=rel.confirmed, notes=notes)
+                )
+            else:
+                out.append(
+                    Build("torch", rel.version, version, "cpu", "torch", rel.python, f"{info.source}; {rel.source}",
+                          os=("linux",), platforms=("aarch64",), confirmed=rel.confirmed, notes=notes)
+                )
     return out
 
 
@@ -206,6 +215,7 @@ class TensorflowRelease:
     archs: tuple[str, ...] = ()  # GPU code read from the Linux wheel (sm_XY SASS, compute_XY PTX); replaces cc_min
     ptx_jit_fails_from: str = ""  # compute capability from which JIT-compiling this build's PTX is known to fail
     ptx_jit_source: str = ""
+    gpu_python: str = ""  # when the GPU build installs on fewer Pythons than the CPU one (an extra's pin lacks wheels)
     dist: str = "tensorflow"
     confirmed: bool = True
     note: str = ""
@@ -235,13 +245,14 @@ def _tensorflow_builds() -> list[Build]:
             for os_name, mode in (("linux", rel.linux_gpu), ("windows", rel.windows_gpu)):
                 if mode == "none":
                     continue
+                gpu_common = dict(common, python=rel.gpu_python or rel.python)
                 out.append(
-                    Build(**common, variant="and-cuda" if mode == "and-cuda" else "gpu",
+                    Build(**gpu_common, variant="and-cuda" if mode == "and-cuda" else "gpu",
                           dist="tensorflow" if mode == "and-cuda" else rel.dist,
                           extras=("and-cuda",) if mode == "and-cuda" else (), gpu=True,
                           cuda=(rel.wheel_cuda or rel.cuda) if mode == "and-cuda" else rel.cuda,
                           cudnn=rel.cudnn, cudnn_major=cudnn_major, cc_min=rel.cc_min, os=(os_name,),
-                          archs=rel.archs if os_name == "linux" else (),
+                          archs=rel.archs,  # the Windows wheels read (2.10.1, 2.4.4) carry the Linux code
                           ptx_jit_fails_from=rel.ptx_jit_fails_from, ptx_jit_source=rel.ptx_jit_source,
                           platforms=X86, system_cuda=(mode == "system"),
                           minor_compat=vtuple(rel.cuda)[:1] >= (11,), notes=notes)

@@ -56,7 +56,8 @@ class Build:
     find_links: str = ""
     local_tag: bool = False  # pin as version+variant (PyTorch index wheels)
     pypi_default: bool = False  # PyPI's Linux x86_64 wheel of this version *is* this variant
-    pypi_windows: bool = False  # ... and PyPI's Windows wheel (torch <= 1.10 had CUDA wheels on PyPI for Windows)
+    pypi_windows: bool = False  # ... and PyPI's Windows wheel (no torch release so far: PyPI's Windows torch is CPU)
+    pypi_aarch64: bool = False  # ... and PyPI's Linux aarch64 wheel (torch >= 2.11: CUDA for SBSA servers)
     system_cuda: bool = False  # uses a CUDA toolkit/cuDNN installed on the machine (not pip wheels)
     minor_compat: bool = True  # may run on an older driver of the same CUDA major (CUDA 11+)
     stable: bool = True
@@ -108,6 +109,7 @@ class PackageInfo:
     cpu_dist: str = ""
     cpu_version: str = ""
     checked: str = ""
+    no_toolkit_fix: str = ""  # source-built packages: what to do when no CUDA toolkit can build here (per OS: "windows: ...")
     rides_on: str = ""
     replaced_by: tuple[str, ...] = ()
     reason: str = ""

@@ -244,6 +244,10 @@ def make_plan(
     ctx = SourceContext()
     main = [r for r in reqs if r.name not in COMPANIONS and KINDS[r.name] in ("wheel", "source")]
     cands = [candidates(r, t, ctx) for r in main]
+    wanted = [r.name for r in reqs if r.name in COMPANIONS]
+    for c in cands:
+        if c.name == "torch" and wanted:
+            c.verdicts = [_with_companions(v, wanted, t, idx) for v in c.verdicts]
     pypi_here = t.os == "linux" and t.arch == "x86_64"
     (major, cudnn), picks = choose(cands, pypi_here)
     solo = {c.name: choose([c], pypi_here)[1][c.name] for c in cands} if len(cands) > 1 else dict(picks)
@@ -438,6 +442,9 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
             blocking, label = explain.blocking_text(r.name, gpu_v, t)
         if c.excluded and any(x.gpu for x, _ in c.excluded):
             fixes.append(f"relax your requirement {r.raw}")
+        if not gpu_v and KINDS[r.name] == "source" and t.os == "windows" and info.no_toolkit_fix:
+            blocking = f"no CUDA toolkit on this machine can build {info.display} with CUDA"
+            fixes.insert(0, info.no_toolkit_fix)
         if not fixes:
             fixes.append(explain.fallback_fix(r.name, label, gpu_v, t))
         blocked = Blocked(r.name, blocking, fixes[0], tuple(fixes), label)
@@ -488,6 +495,49 @@ def companion_install(name: str, b: Build, t: Target, idx: IndexConfig) -> tuple
         argv = [a if not a.startswith(f"{name}==") else f"{name}=={version}" for a in argv]
     why = f"{name} {version} is the release paired with torch {b.version}; it must come from the same {b.variant} build as torch"
     return version, argv, index_url, tagged, [why, *reasons]
+
+
+def _with_companions(v: Verdict, names: list[str], t: Target, idx: IndexConfig) -> Verdict:
+    """A torch build whose requested torchvision/torchaudio has no file for this Python/platform does not fit
+    (torch 1.13 has Python 3.11 wheels, torchvision 0.14 does not): say so on the torch build."""
+    from gpuready.knowledge import availability
+    from gpuready.plan.evaluate import Problem, python_span
+
+    if not availability.loaded():
+        return v
+    extra: list[Problem] = []
+    for name in names:
+        found = companion_install(name, v.build, t, idx)
+        if found is None:
+            continue
+        version, argv, _, tagged, _ = found
+        key = _companion_key(name, version, v.build, t, tagged, argv)
+        entry = availability.entry(key)
+        if entry is None:
+            continue  # not known either way (an unconfirmable index): the torch build decides
+        minors = availability.pythons(entry, t.os, t.arch)
+        mine = int(t.python_minor.split(".")[1])
+        if mine not in minors:
+            what = f"Python {python_span(minors)}" if minors else f"no {t.os} {t.arch}"
+            extra.append(Problem("python" if minors else "platform",
+                                 f"needs {name} {version}, which has files for {what} only, not Python {t.python_minor}",
+                                 "no_matching_distribution", f">=3.{min(minors)},<3.{max(minors) + 1}" if minors else ""))
+    if not extra:
+        return v
+    return dataclasses.replace(v, problems=v.problems + tuple(extra))
+
+
+def _companion_key(name: str, version: str, b: Build, t: Target, tagged: bool, argv: list[str]) -> str:
+    from gpuready.plan.evaluate import _canonical
+
+    if "--index-url" in argv or "--extra-index-url" in argv or "--find-links" in argv:
+        urls = [argv[i + 1] for i, a in enumerate(argv) if a in ("--index-url", "--extra-index-url", "--find-links")]
+        py_url = next((u for u in urls if "download.pytorch.org" in u), "")
+        if py_url:
+            index = "pytorch:stable" if py_url.endswith("torch_stable.html") else "pytorch:" + py_url.rstrip("/").rsplit("/", 1)[1]
+            pinned = next((a.split("==", 1)[1] for a in argv if a.startswith(f"{name}==")), version)
+            return f"{index}|{_canonical(name)}|{pinned}|wheel"
+    return f"pypi|{_canonical(name)}|{version}|wheel"
 
 
 def _companion_plan(r: Request, plans: list[PackagePlan], torch_v: Verdict | None, t: Target, idx: IndexConfig) -> PackagePlan:

@@ -130,7 +130,7 @@ def toolkit_options(t: Target, major: int) -> list[ToolkitChoice]:
             runnable=not t.driver or driver_runs_cuda(t.driver, tk.version, t.driver_os),
         ))
     wheels = [w for w in toolkit_wheels() if vtuple(w.cuda)[0] == major]
-    if wheels and t.os in ("linux", "windows"):
+    if wheels and t.os == "linux":  # the build stage assembles a toolkit from pip wheels on Linux only (build.settings)
         native = [w for w in wheels if t.driver_cuda and vtuple(w.cuda) <= vtuple(t.driver_cuda)]
         ordered = native + [w for w in reversed(wheels) if w not in native]  # newest native first, then oldest
         sp = site_packages(t)
