@@ -97,7 +97,7 @@ def system_requirements(build: Build, t: Target) -> tuple[dict, list[str]]:
     """What a build that uses a system CUDA/cuDNN needs installed, and whether this machine has it."""
     if not (build.gpu and build.system_cuda):
         return {}, []
-    from gpuready.plan.evaluate import cuda_mm, vtuple
+    from gpuready.knowledge.cuda import cuda_mm, vtuple
 
     need_cuda = cuda_mm(build.cuda)
     need_cudnn = build.cudnn
