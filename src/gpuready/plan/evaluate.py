@@ -165,8 +165,8 @@ def evaluate(build: Build, t: Target) -> Verdict:
         listed = _availability_checks(build, t, problems)
     if build.gpu and t.tegra is not None and not build.source_build:
         route = jetson_route(build.package)
-        problems.append(Problem("jetson", route.blocking if route else "its CUDA wheels are not built for a Jetson's Tegra GPU",
-                                "platform_unsupported", "jetson"))
+        problems.insert(0, Problem("jetson", route.blocking if route else "its CUDA wheels are not built for a Jetson's Tegra GPU",
+                                   "platform_unsupported", "jetson"))
         return Verdict(build, tuple(problems), tuple(notes), False, listed)
     if build.gpu:
         native = _driver_checks(build, t, problems, notes)

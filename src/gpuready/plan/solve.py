@@ -62,6 +62,23 @@ class Candidates:
 # --- candidates ------------------------------------------------------------------------------------
 
 
+def companion_fixes(verdicts: list[Verdict], t: Target) -> list[str]:
+    """torch builds that only a companion's missing files rule out: the Python that has them, or no companion."""
+    out: list[str] = []
+    for v in verdicts:
+        comp = [p for p in v.problems if p.kind == "companion"]
+        if comp and len(comp) == len(v.problems):
+            for p in comp:
+                if p.need:
+                    py = explain.nearest_python(p.need, t.python)
+                    if py:
+                        out.append(f"use Python {py} (gets {v.build.label}; {p.text.removeprefix('needs ')})")
+            out.append(f"plan torch without {', '.join(sorted({p.text.split()[1] for p in comp}))} "
+                       f"(gets {v.build.label})")
+            break
+    return out
+
+
 def jetson_fixes(name: str, t: Target) -> list[str]:
     """On a Jetson: NVIDIA's own route for this package (data/jetson.toml), with the board's JetPack filled in."""
     if t.tegra is None:
@@ -107,13 +124,17 @@ def candidates(req: Request, t: Target, ctx: SourceContext) -> Candidates:
         spec_req = dataclasses.replace(req, specifier=f"=={pin}")
     allowed = [b for b in all_builds if spec_req.allows(b.version)]
     if not allowed and pin:
-        # A patch release the data does not list: plan it like the newest known release of its series.
+        # A patch release the data does not list: plan it like the nearest known release of its major.minor
+        # (the newest one before it, else the oldest one after it: jax 0.7.0 is like 0.7.1, not like 0.7.2,
+        # whose cuda13 plugin 0.7.0 never had).
         series = ".".join(pin.split(".")[:2])
         same = [b for b in all_builds if b.version.startswith(series + ".") or b.series == series]
         if same:
-            newest = max(b.key for b in same)
+            want = pep440.version(pin)
+            before = [b.key for b in same if b.key <= want]
+            nearest = max(before) if before else min(b.key for b in same)
             allowed = [dataclasses.replace(b, version=pin, notes=b.notes + (f"{req.name} {pin} is not in gpuready's data; planned like {b.version}",))
-                       for b in same if b.key == newest]
+                       for b in same if b.key == nearest]
     kept = {(a.series, a.variant, a.version) for a in allowed} | {id(a) for a in allowed}
     for b in all_builds:
         if id(b) not in kept and (b.series, b.variant, b.version) not in kept:
@@ -379,7 +400,7 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
     if v is None:
         blocking, label = explain.blocking_text(r.name, c.verdicts, t) if c.verdicts else (
             f"no {r.name} release matches {r.raw}", "no_matching_distribution")
-        fixes = jetson_fixes(r.name, t) or [f.text for f in explain.fixes_for(r.name, c.verdicts, t)]
+        fixes = jetson_fixes(r.name, t) or [f.text for f in explain.fixes_for(r.name, c.verdicts, t)] + companion_fixes(c.verdicts, t)
         if c.excluded and not c.verdicts:
             fixes.append(f"relax your requirement {r.raw}")
         if r.name == "cupy" and not any(not x.build.gpu for x in c.verdicts):
@@ -435,7 +456,7 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
     blocked = None
     if t.has_gpu and not b.gpu:
         gpu_v = c.gpu()
-        fixes = jetson_fixes(r.name, t) or [f.text for f in explain.fixes_for(r.name, gpu_v, t)]
+        fixes = jetson_fixes(r.name, t) or [f.text for f in explain.fixes_for(r.name, gpu_v, t)] + companion_fixes(gpu_v, t)
         if solo is not None and picks.get(r.name) is None:
             others = [n for n, p in picks.items() if p is not None]
             fixes.insert(0, f"drop {', '.join(others)} or plan {r.name} in its own environment (alone it gets {solo.build.label})")
@@ -445,6 +466,10 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
             blocking, label = explain.blocking_text(r.name, gpu_v, t)
         if c.excluded and any(x.gpu for x, _ in c.excluded):
             fixes.append(f"relax your requirement {r.raw}")
+        if t.tegra is not None and jetson_fixes(r.name, t):
+            from gpuready.knowledge.package_rows import jetson_routes
+
+            blocking, label = f"on a Jetson: {jetson_routes()[r.name].blocking}", "platform_unsupported"
         if not gpu_v and KINDS[r.name] == "source" and t.os == "windows" and info.no_toolkit_fix:
             blocking = f"no CUDA toolkit on this machine can build {info.display} with CUDA"
             fixes.insert(0, info.no_toolkit_fix)
@@ -521,10 +546,10 @@ def _with_companions(v: Verdict, names: list[str], t: Target, idx: IndexConfig) 
         minors = availability.pythons(entry, t.os, t.arch)
         mine = int(t.python_minor.split(".")[1])
         if mine not in minors:
-            what = f"Python {python_span(minors)}" if minors else f"no {t.os} {t.arch}"
-            extra.append(Problem("python" if minors else "platform",
-                                 f"needs {name} {version}, which has files for {what} only, not Python {t.python_minor}",
-                                 "no_matching_distribution", f">=3.{min(minors)},<3.{max(minors) + 1}" if minors else ""))
+            what = python_span(minors) if minors else f"no {t.os} {t.arch}"
+            extra.append(Problem("companion", f"needs {name} {version}, which has files for {what} only, not Python "
+                                 f"{t.python_minor}", "no_matching_distribution",
+                                 f">=3.{min(minors)},<3.{max(minors) + 1}" if minors else ""))
     if not extra:
         return v
     return dataclasses.replace(v, problems=v.problems + tuple(extra))
