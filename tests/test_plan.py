@@ -21,6 +21,7 @@ from gpuready.knowledge.cuda import max_cuda_for_driver
 from gpuready.machine import GPU, Compiler, Cudnn, CudaToolkit, Driver, Machine, OSInfo, PythonInfo
 from gpuready.plan import install_hint, make_plan
 from gpuready.plan.indexes import IndexConfig
+from gpuready.plan.target import apply_overrides
 from gpuready.plan.requests import RequestError
 from tests.conftest import load_machine
 
@@ -365,6 +366,126 @@ SCENARIOS = [
         {"torch": ("2.14.1", "cu126", True), "tensorflow": ("2.21.0", "and-cuda", True), "jax": ("0.12.0.1", "cuda12", True),
          "cupy": ("14.2.0", "cuda12x", True), "onnxruntime": ("1.26.0", "gpu", True)}, cuda="12.9",
     ),
+    # --- from the official tables, checked against the real index (issue 10) -------------------------------
+    Scenario(  # NVIDIA's legacy GPU list: GTX 780 = CC 3.5 (Kepler, last driver branch R470). moi90's cuobjdump table:
+        # cu102 builds carry sm_35 through torch 1.12.1, whose PyPI Linux wheel is cu102 (bundled libcudart .so.10.2)
+        "kepler-gtx780-driver470-torch", lambda: make_machine(python="3.9.18", driver="470.82.01", gpus=(("NVIDIA GeForce GTX 780", "3.5"),)),
+        ["torch"], {"torch": ("1.12.1", "cu102", True)}, cuda="10.2", install={"torch": ["pip install torch==1.12.1"]},
+        reasons={"torch": ["has no code for NVIDIA GeForce GTX 780 (sm_35)"]},
+    ),
+    Scenario(  # the GPU name alone, as nvidia-smi prints it, is enough (it exited 2 before)
+        "kepler-gtx780-by-name", lambda: apply_overrides(load_machine("no-gpu"), python="3.10", driver="470.82.01",
+                                                         gpus=("NVIDIA GeForce GTX 780 Ti",)),
+        ["torch"], {"torch": ("1.12.1", "cu102", True)},
+    ),
+    Scenario(  # TensorFlow tested configurations (2.14: CUDA 11.8, cuDNN 8.7) + its wheel's code (sm_35..sm_80 + PTX 8.0,
+        # read with tools/check_knowledge.py --archs): the last TensorFlow for Kepler, via the [and-cuda] extra on 3.9/3.10
+        "kepler-gtx780-tensorflow", lambda: make_machine(python="3.10.12", driver="470.82.01", gpus=(("NVIDIA GeForce GTX 780", "3.5"),)),
+        ["tensorflow"], {"tensorflow": ("2.14.1", "and-cuda", True)}, cuda="11.8",
+        reasons={"tensorflow": ["has no code for NVIDIA GeForce GTX 780 (sm_35)", "minor-version compatibility"]},
+    ),
+    Scenario(  # TF 2.17-2.21 wheels carry sm_60+ only; 2.16.2 still has sm_50 (runs on a GTX 970, sm_52): read from the wheels
+        "maxwell-gtx970-tensorflow", lambda: make_machine(python="3.12.3", driver="580.95.05", gpus=(("NVIDIA GeForce GTX 970", "5.2"),)),
+        ["tensorflow"], {"tensorflow": ("2.16.2", "and-cuda", True)},
+        reasons={"tensorflow": ["has no code for NVIDIA GeForce GTX 970 (sm_52): it carries sm_60..sm_90 + PTX compute_90"]},
+        install={"tensorflow": ["tensorflow[and-cuda]==2.16.2"]},
+    ),
+    Scenario(  # RTX 50 (sm_120): TF 2.16-2.21 reach it only by JIT-compiling compute_90/compute_80 PTX, which TensorFlow's
+        # tracker shows failing (issues 90291, 99592, 101746, 111958): blocked on Python 3.12, the CPU build instead
+        "blackwell-rtx5090-tensorflow", lambda: make_machine(python="3.12.3", driver="580.95.05", gpus=(RTX5090,)),
+        ["tensorflow"], {"tensorflow": ("2.21.0", "cpu", False)}, cuda=None, blocked={"tensorflow"},
+        reasons={"tensorflow": ["CUDA_ERROR_INVALID_PTX"]},
+    ),
+    Scenario(  # NVIDIA's release notes, Table 3: CUDA 11.0 GA needs 450.51.05 (not 11.x's 450.80.02). Driver 450.57 runs
+        # TF 2.4 (tested with CUDA 11.0 / cuDNN 8.0) natively; its wheel has sm_75 SASS for the RTX 2080
+        "driver45057-tensorflow-cuda110", lambda: make_machine(python="3.8.18", driver="450.57", gpus=(("NVIDIA GeForce RTX 2080", "7.5"),)),
+        ["tensorflow"], {"tensorflow": ("2.4.4", "gpu", True)}, cuda="11.0",
+        reasons={"tensorflow": ["CUDA 11.0 and cuDNN 8.0"]},
+    ),
+    Scenario(  # the same driver and torch: cu110 (1.7.1, torch_stable.html) runs natively; cu111 needs the 11.x floor
+        "driver45057-torch-cuda110", lambda: make_machine(python="3.8.18", driver="450.57", gpus=(RTX3090,)),
+        ["torch"], {"torch": ("1.7.1", "cu110", True)}, cuda="11.0",
+        install={"torch": ["torch==1.7.1+cu110", "--find-links https://download.pytorch.org/whl/torch_stable.html"]},
+    ),
+    Scenario(  # CuPy v12 release notes: aarch64 wheels on PyPI (Jetson and Arm servers); cupy-cuda13x 14.2.0 has them
+        "gh200-cupy", lambda: make_machine(arch="aarch64", driver="580.95.05", gpus=(("NVIDIA GH200 480GB", "9.0"),)),
+        ["cupy"], {"cupy": ("14.2.0", "cuda13x", True)}, install={"cupy": ["cupy-cuda13x[ctk]==14.2.0"]},
+    ),
+    Scenario(  # a Jetson (L4T R36 = JetPack 6): PyPI's/PyTorch's aarch64 CUDA wheels are for SBSA servers; NVIDIA's own
+        # Jetson wheels are named instead, and CuPy's aarch64 wheel for JetPack 6's CUDA 12
+        "jetson-orin", lambda: load_machine("jetson-orin-jp62"), ["torch", "cupy", "tensorflow"],
+        {"torch": ("2.14.1", "cpu", False), "cupy": (None, "none", False), "tensorflow": ("2.21.0", "cpu", False)},
+        blocked={"torch", "cupy", "tensorflow"},
+        fixes={"torch": ["PyTorch for Jetson", "JetPack 6", "docs.nvidia.com"], "cupy": ["cupy-cuda12x"],
+               "tensorflow": ["TensorFlow for Jetson"]},
+    ),
+    Scenario(  # PyPI: pytensor 2.35+ needs Python >= 3.11, so 3.10 gets 2.34.0, with jax 0.6.2 (the last jax for 3.10)
+        "py310-theano-pytensor-2.34", lambda: make_machine(python="3.10.12", driver="580.95.05", gpus=(RTX4090,)),
+        ["theano"], {"pytensor": ("2.34.0", "noarch", True), "jax": ("0.6.2", "cuda12", True)}, absent={"theano"},
+    ),
+    Scenario(  # PyPI: pytensor 3.1+ needs Python >= 3.12; 3.11 gets 3.0.7, and jax 0.10.2 (the last jax for 3.11)
+        "py311-theano-pytensor-3.0", lambda: make_machine(python="3.11.9", driver="580.95.05", gpus=(RTX4090,)),
+        ["theano"], {"pytensor": ("3.0.7", "noarch", True), "jax": ("0.10.2", "cuda13", True)},
+        install={"pytensor": ["pytensor==3.0.7"]},
+    ),
+    Scenario(  # ONNX Runtime CUDA EP table + PyPI: no Python 3.10 wheels after 1.23.2 (CUDA 12.x, cuDNN 9)
+        "py310-onnxruntime", lambda: make_machine(python="3.10.12", driver="580.95.05", gpus=(RTX4090,)),
+        ["onnxruntime"], {"onnxruntime": ("1.23.2", "gpu", True)}, install={"onnxruntime": ["onnxruntime-gpu==1.23.2"]},
+    ),
+    Scenario(  # driver 535 runs CUDA 12 only: 1.26.0 is the newest CUDA 12 onnxruntime-gpu (1.27+ are CUDA 13), cp311-cp314
+        "py313-driver535-onnxruntime", lambda: make_machine(python="3.13.1", driver="535.104.05", gpus=(A100,)),
+        ["onnxruntime"], {"onnxruntime": ("1.26.0", "gpu", True)},
+        reasons={"onnxruntime": ["CUDA 13.x builds need driver >= 580.65.06"]},
+    ),
+    Scenario(  # jax 0.7.0 declares a cuda13 extra, but jax-cuda13-plugin starts at 0.7.2 (PyPI): CUDA 12 for 0.7.0
+        "jax-070-is-cuda12", lambda: make_machine(driver="580.95.05", gpus=(RTX4090,)), ["jax==0.7.0"],
+        {"jax": ("0.7.0", "cuda12", True)}, install={"jax": ["jax[cuda12]==0.7.0"]},
+    ),
+    Scenario(  # ... so asking for jax[cuda13]==0.7.0 has nothing installable: the CPU build, and the fix is the pin
+        "jax-070-cuda13-blocked", lambda: make_machine(driver="580.95.05", gpus=(RTX4090,)), ["jax[cuda13]==0.7.0"],
+        {"jax": ("0.7.0", "cpu", False)}, blocked={"jax"}, fixes={"jax": ["relax your requirement"]},
+    ),
+    Scenario(  # JAX install docs: CUDA 12 wheels need driver >= 525; jax 0.12's cuda12 plugin exists on PyPI (0.12.0.1)
+        "driver550-jax-012-cuda12", lambda: make_machine(driver="550.54.14", gpus=(RTX4090,)), ["jax"],
+        {"jax": ("0.12.0.1", "cuda12", True)}, install={"jax": ["jax[cuda12]==0.12.0.1"]},
+    ),
+    Scenario(  # PyPI: torchaudio stops at 2.11.1 and torchvision at 0.29.2, both stable-ABI wheels for torch >= 2.11 / >= 2.14;
+        # torch 2.15.0 (PyPI, cu132) gets them from PyPI
+        "h200-torch-vision-audio", h200, ["torch", "torchvision", "torchaudio"],
+        {"torch": ("2.15.0", "cu132", True), "torchvision": ("0.29.2", "cu132", True), "torchaudio": ("2.11.1", "cu132", True)},
+        install={"torchvision": ["pip install torchvision==0.29.2"], "torchaudio": ["pip install torchaudio==2.11.1"]},
+    ),
+    Scenario(  # previous-versions page: torchvision 0.29.1 is 2.14.1's pair on the cu126 index; torchaudio 2.11.1 from PyPI
+        "pascal-torch-vision-audio", lambda: make_machine(driver="580.95.05", gpus=(GTX1080TI,)), ["torch", "torchvision", "torchaudio"],
+        {"torch": ("2.14.1", "cu126", True), "torchvision": ("0.29.1", "cu126", True), "torchaudio": ("2.11.1", "cu126", True)},
+        install={"torchvision": ["torchvision==0.29.1+cu126", "https://download.pytorch.org/whl/cu126"],
+                 "torchaudio": ["pip install torchaudio==2.11.1"]},
+    ),
+    Scenario(  # torchvision 0.20.x has no cp313 wheels: torch 2.5 with torchvision on Python 3.13 does not install
+        "py313-torch25-torchvision-blocked", lambda: make_machine(python="3.13.1", driver="550.54.14", gpus=(RTX4090,)),
+        ["torch==2.5.*", "torchvision"], {"torch": (None, "none", False), "torchvision": (None, "none", False)},
+        blocked={"torch"}, fixes={"torch": ["use Python 3.12", "torchvision 0.20.1"]},
+    ),
+    Scenario(  # TF 2.14's [and-cuda] pins tensorrt==8.5.3.1, which has wheels for Python <= 3.10 (PyPI): CPU on 3.11
+        "py311-tensorflow-214-gpu-needs-310", lambda: make_machine(python="3.11.9", driver="535.104.05", gpus=(A100,)),
+        ["tensorflow==2.14.*"], {"tensorflow": ("2.14.1", "cpu", False)}, blocked={"tensorflow"},
+        fixes={"tensorflow": ["use Python 3.10"]},
+    ),
+    Scenario(  # dlib on native Windows without a CUDA toolkit: no `--toolkit pip-wheels` (build assembles one on Linux only)
+        "win-dlib-needs-the-cuda-toolkit", lambda: make_machine(os="windows", python="3.11.9", driver="560.94", gpus=(RTX3060,)),
+        ["dlib"], {"dlib": ("20.0.1.post1", "cpu", False)}, blocked={"dlib"},
+        fixes={"dlib": ["CUDA Toolkit for Windows"]},
+    ),
+    Scenario(  # NVIDIA's legacy GPU list: Quadro P4000 = CC 6.1; torch cu126 still carries sm_60
+        "quadro-p4000-torch", lambda: make_machine(driver="580.95.05", gpus=(("Quadro P4000", "6.1"),)), ["torch"],
+        {"torch": ("2.14.1", "cu126", True)},
+    ),
+    Scenario(  # TF tested configurations (2.2: CUDA 10.1) + wheels: 2.3.4 has no sm_50 code and only compute_70 PTX; 2.2.3 ships
+        # PTX from compute_35, which the driver JIT-compiles for a GTX 750 Ti (sm_50)
+        "maxwell-gtx750ti-tensorflow-2.2", lambda: make_machine(python="3.8.18", driver="450.80.02", gpus=(("NVIDIA GeForce GTX 750 Ti", "5.0"),)),
+        ["tensorflow<2.4"], {"tensorflow": ("2.2.3", "gpu", True)}, cuda="10.1",
+        reasons={"tensorflow": ["JIT"]},
+    ),
 ]
 
 
@@ -399,7 +520,7 @@ def test_scenario(s: Scenario, monkeypatch):
 
 
 def test_at_least_forty_scenarios():
-    assert len(SCENARIOS) >= 40
+    assert len(SCENARIOS) >= 70
 
 
 # --- the contract of to_dict / install argv ------------------------------------------------------------
