@@ -99,7 +99,7 @@ def test_an_unknown_gpu_name_is_still_an_override_error():
 
 
 @pytest.mark.parametrize("variant,version", [("cu92", "1.7.1"), ("cu100", "1.4.0"), ("cu101", "1.8.1"), ("cu102", "1.12.1"),
-                                             ("cu110", "1.7.1"), ("cu111", "1.10.2"), ("cu113", "1.11.0")])
+                                             ("cu110", "1.7.1"), ("cu111", "1.10.2"), ("cu113", "1.11.0"), ("cu117", "1.13.1")])
 def test_kepler_sm35_in_the_cu9x_cu10x_cu11x_builds(variant, version):
     assert "sm_35" in torch_variant(variant, version).archs  # moi90/pytorch_compute_capabilities (cuobjdump)
 
@@ -148,3 +148,28 @@ def test_availability_table_is_loaded_and_dated():
     assert availability.loaded() and availability.checked() == "2026-12-02"
     assert availability.entry("pypi|jax[cuda13]|0.7.0|wheel") is None  # no jax-cuda13-plugin 0.7.0
     assert availability.pythons(availability.entry("pypi|onnxruntime-gpu|1.23.2|wheel"), "linux", "x86_64") == (10, 11, 12, 13)
+
+
+def test_arch_lists_equal_what_the_wheels_carry():
+    """Every wheel the checker read (tools/check_knowledge.py --archs) must agree with the data's list for that build."""
+    import json
+
+    snap = json.loads((ROOT / "tests" / "data" / "index-snapshot.json").read_text())
+    compared = 0
+    for key, reading in snap["archs"].items():
+        dist_version, os_name, arch = key.split()
+        dist, version = dist_version.split("==")
+        code = reading.get("primary") or reading.get("archs")
+        if not code or dist.startswith("cupy"):  # CuPy compiles its kernels at run time (NVRTC): no floor from its wheel
+            continue
+        package = {"tensorflow-gpu": "tensorflow", "onnxruntime-gpu": "onnxruntime"}.get(dist, dist)
+        mine = [b for b in builds(package) if b.gpu and b.version == version and arch in b.platforms and os_name in b.os
+                and (package != "torch" or (b.pypi_aarch64 if arch == "aarch64" else b.pypi_default))]
+        assert mine, key
+        for b in mine:
+            if os_name == "windows" and package == "onnxruntime":  # the Windows wheel adds compute_120: the Linux list is a safe subset
+                assert set(b.archs) <= set(code), key
+                continue
+            assert set(b.archs) == set(code), f"{key}: data {b.archs} != wheel {code}"
+        compared += 1
+    assert compared >= 40

@@ -351,11 +351,11 @@ SCENARIOS = [
         # PyPI's Linux aarch64 torch is the CUDA (SBSA) build from 2.11: 2.15.0 pulls cuda-toolkit 13.2.2 there
         install={"torch": ["pip install torch==2.15.0"]}, reasons={"torch": ["PyPI's torch 2.15.0 for Linux aarch64 is the cu132 build"]},
     ),
-    Scenario(  # a Kepler K40 (sm_35) on Python 3.12: the newest torch with sm_35 code is 1.12.1 (cu102: sm_35..sm_75 per
-        # moi90/pytorch_compute_capabilities; Python <= 3.10)
+    Scenario(  # a Kepler K40 (sm_35) on Python 3.12: the newest torch with sm_35 code is 1.13.1 (PyPI's cu117 wheel, read
+        # with tools/check_knowledge.py --archs; Python <= 3.11)
         "k40-py312-torch", lambda: make_machine(driver="580.95.05", gpus=(("Tesla K40m", "3.5"),)), ["torch"],
         {"torch": ("2.14.1", "cpu", False)}, blocked={"torch"},  # 2.15.0+cpu is on no stored copy of the CPU index
-        fixes={"torch": ["use Python 3.10 (gets torch 1.12.1+cu102"]},
+        fixes={"torch": ["use Python 3.11 (gets torch 1.13.1+cu117"]},
     ),
     Scenario(  # the same GPU and JAX: no JAX wheel ever ran on Kepler (SM >= 5.2): nothing to change but the GPU
         "k40-jax", lambda: make_machine(driver="580.95.05", gpus=(("Tesla K40m", "3.5"),)), ["jax"],
@@ -367,16 +367,17 @@ SCENARIOS = [
          "cupy": ("14.2.0", "cuda12x", True), "onnxruntime": ("1.26.0", "gpu", True)}, cuda="12.9",
     ),
     # --- from the official tables, checked against the real index (issue 10) -------------------------------
-    Scenario(  # NVIDIA's legacy GPU list: GTX 780 = CC 3.5 (Kepler, last driver branch R470). moi90's cuobjdump table:
-        # cu102 builds carry sm_35 through torch 1.12.1, whose PyPI Linux wheel is cu102 (bundled libcudart .so.10.2)
+    Scenario(  # NVIDIA's legacy GPU list: GTX 780 = CC 3.5 (Kepler, last driver branch R470). PyPI's torch 1.13.1 (cu117,
+        # Requires-Dist nvidia-cuda-runtime-cu11 11.7.99) still carries sm_35 in libtorch_cuda_cu.so (read from the wheel);
+        # 2.0 dropped it. Driver 470 runs CUDA 11.7 through minor-version compatibility
         "kepler-gtx780-driver470-torch", lambda: make_machine(python="3.9.18", driver="470.82.01", gpus=(("NVIDIA GeForce GTX 780", "3.5"),)),
-        ["torch"], {"torch": ("1.12.1", "cu102", True)}, cuda="10.2", install={"torch": ["pip install torch==1.12.1"]},
+        ["torch"], {"torch": ("1.13.1", "cu117", True)}, cuda="11.7", install={"torch": ["pip install torch==1.13.1"]},
         reasons={"torch": ["has no code for NVIDIA GeForce GTX 780 (sm_35)"]},
     ),
     Scenario(  # the GPU name alone, as nvidia-smi prints it, is enough (it exited 2 before)
         "kepler-gtx780-by-name", lambda: apply_overrides(load_machine("no-gpu"), python="3.10", driver="470.82.01",
                                                          gpus=("NVIDIA GeForce GTX 780 Ti",)),
-        ["torch"], {"torch": ("1.12.1", "cu102", True)},
+        ["torch"], {"torch": ("1.13.1", "cu117", True)},
     ),
     Scenario(  # TensorFlow tested configurations (2.14: CUDA 11.8, cuDNN 8.7) + its wheel's code (sm_35..sm_80 + PTX 8.0,
         # read with tools/check_knowledge.py --archs): the last TensorFlow for Kepler, via the [and-cuda] extra on 3.9/3.10

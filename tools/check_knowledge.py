@@ -426,6 +426,12 @@ def main(argv: list[str] | None = None) -> int:
         from knowcheck.archs import read_archs
 
         archs.update(read_archs(ck, args.archs, args.date))
+    from knowcheck.archs import primary
+
+    for key, reading in archs.items():
+        found = primary(key.split("==")[0], reading)
+        if found is not None:
+            reading["primary"] = found
 
     indexes = {"pypi": {"url": PYPI, "complete": True, "how": "PEP 691 JSON Simple API, live", "files": ck.kept["pypi"]}}
     for index, dists in sorted(ev_files.items()):

@@ -22,15 +22,45 @@ READS: tuple[tuple[str, str, str, str], ...] = (
         "2.15.0", "2.14.1", "2.13.0", "2.12.1", "2.11.0", "2.10.0", "2.9.1", "2.8.0", "2.7.1", "2.6.0", "2.5.1",
         "2.4.1", "2.3.1", "2.2.2", "2.1.2", "2.0.1", "1.13.1")),
     *(("torch", v, "linux", "aarch64") for v in ("2.15.0", "2.14.1", "2.11.0")),
+    ("tensorflow-gpu", "2.0.0", "linux", "x86_64"),
+    ("tensorflow-gpu", "1.15.0", "linux", "x86_64"),
     ("cupy-cuda13x", "14.2.0", "linux", "x86_64"),
     ("cupy-cuda12x", "14.2.0", "linux", "x86_64"),
     ("cupy-cuda12x", "14.2.0", "linux", "aarch64"),
     ("cupy-cuda11x", "13.6.0", "linux", "x86_64"),
     ("onnxruntime-gpu", "1.31.1", "linux", "x86_64"),
+    ("onnxruntime-gpu", "1.31.1", "linux", "aarch64"),
+    ("onnxruntime-gpu", "1.30.0", "linux", "x86_64"),
+    ("onnxruntime-gpu", "1.26.0", "linux", "x86_64"),
+    ("onnxruntime-gpu", "1.19.2", "linux", "x86_64"),
+    ("onnxruntime-gpu", "1.16.3", "linux", "x86_64"),
+    ("onnxruntime-gpu", "1.14.1", "linux", "x86_64"),
+    ("onnxruntime-gpu", "1.12.1", "linux", "x86_64"),
+    ("onnxruntime-gpu", "1.11.1", "linux", "x86_64"),
+    ("onnxruntime-gpu", "1.31.1", "windows", "x86_64"),
     ("onnxruntime-gpu", "1.23.2", "linux", "x86_64"),
     ("onnxruntime-gpu", "1.20.0", "linux", "x86_64"),
     ("onnxruntime-gpu", "1.18.1", "linux", "x86_64"),
 )
+
+
+# The library whose code decides whether the framework runs on a GPU: other members are bundled third-party
+# libraries (cuSPARSELt, NVSHMEM, linalg helpers) built for their own lists.
+PRIMARY = {
+    "torch": ("torch/lib/libtorch_cuda.so", "torch/lib/libtorch_cuda_cu.so"),
+    "tensorflow": ("tensorflow/libtensorflow_cc.so.2", "tensorflow/python/_pywrap_tensorflow_internal.so"),
+    "tensorflow-gpu": ("tensorflow_core/python/_pywrap_tensorflow_internal.so",),
+    "onnxruntime-gpu": ("onnxruntime/capi/libonnxruntime_providers_cuda.so", "onnxruntime/capi/onnxruntime_providers_cuda.dll"),
+}
+
+
+def primary(dist: str, reading: dict) -> list[str] | None:
+    """The primary library's targets of a reading (None when the wheel has none of the named libraries)."""
+    members = reading.get("members", [])
+    for name in PRIMARY.get(dist, ()):
+        if name in members:
+            return reading.get("members_differing", {}).get(name, reading.get("archs"))
+    return None
 
 
 def read_archs(ck, which: str, date: str) -> dict[str, dict]:

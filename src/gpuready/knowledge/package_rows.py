@@ -394,6 +394,10 @@ class OnnxruntimeRelease:
     cudnn: str
     source: str
     extras: str = ""
+    archs: tuple[str, ...] = ()  # GPU code of libonnxruntime_providers_cuda.so, read from the wheel
+    aarch64_archs: tuple[str, ...] = ()  # ... of the Linux aarch64 wheel, when it differs
+    ptx_jit_fails_from: str = ""
+    ptx_jit_source: str = ""
     platforms: tuple[str, ...] = X86  # CPUs onnxruntime-gpu has wheels for (Linux aarch64 from 1.29)
     confirmed: bool = True
     note: str = ""
@@ -415,15 +419,20 @@ def _onnxruntime_builds() -> list[Build]:
     for rel in onnxruntime_releases():
         notes = (rel.note,) if rel.note else ()
         row = arch_list(rel.cuda)
+        per_cpu = [(rel.platforms, rel.archs)]
+        if rel.aarch64_archs and "aarch64" in rel.platforms:
+            per_cpu = [(tuple(p for p in rel.platforms if p != "aarch64"), rel.archs), (("aarch64",), rel.aarch64_archs)]
         for version in sorted(rel.versions, key=parse_version, reverse=True):
-            out.append(
-                Build("onnxruntime", rel.version, version, "gpu", info.gpu_dist, rel.python, rel.source,
-                      extras=tuple(e for e in rel.extras.split(",") if e), gpu=True, cuda=rel.cuda, cudnn=rel.cudnn,
-                      cudnn_major=int(rel.cudnn.split(".")[0]) if rel.cudnn else 0,
-                      cc_min=cc_str(row.lowest) if row else "", os=("linux", "windows"), platforms=rel.platforms,
-                      system_cuda=not rel.extras, minor_compat=vtuple(rel.cuda)[:1] >= (11,),
-                      confirmed=rel.confirmed, notes=notes)
-            )
+            for platforms, archs in per_cpu:
+                out.append(
+                    Build("onnxruntime", rel.version, version, "gpu", info.gpu_dist, rel.python, rel.source,
+                          extras=tuple(e for e in rel.extras.split(",") if e), gpu=True, cuda=rel.cuda, cudnn=rel.cudnn,
+                          cudnn_major=int(rel.cudnn.split(".")[0]) if rel.cudnn else 0,
+                          cc_min=cc_str(row.lowest) if row else "", os=("linux", "windows"), platforms=platforms,
+                          archs=archs, ptx_jit_fails_from=rel.ptx_jit_fails_from, ptx_jit_source=rel.ptx_jit_source,
+                          system_cuda=not rel.extras, minor_compat=vtuple(rel.cuda)[:1] >= (11,),
+                          confirmed=rel.confirmed, notes=notes)
+                )
             out.append(Build("onnxruntime", rel.version, version, "cpu", info.cpu_dist, rel.python, rel.source,
                              os=ALL_OS, platforms=ANY_ARCH, confirmed=rel.confirmed))
     return out
