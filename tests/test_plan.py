@@ -21,6 +21,7 @@ from gpuready.knowledge.cuda import max_cuda_for_driver
 from gpuready.machine import GPU, Compiler, Cudnn, CudaToolkit, Driver, Machine, OSInfo, PythonInfo
 from gpuready.plan import install_hint, make_plan
 from gpuready.plan.indexes import IndexConfig
+from gpuready.plan.target import apply_overrides
 from gpuready.plan.requests import RequestError
 from tests.conftest import MACHINES, load_machine
 
@@ -119,7 +120,7 @@ SCENARIOS = [
     Scenario(  # driver 410.79 (CUDA 10.0); cu92 (needs 396.26) of torch 1.7.1 is the newest build it runs; V100 = sm_70
         "v100-driver410-torch", lambda: load_machine("ubuntu1804-v100-cuda10"), ["torch"],
         {"torch": ("1.7.1", "cu92", True)}, cuda="9.2",
-        reasons={"torch": ["CUDA 12.x builds need driver >= 525.60.13", "upgrade the NVIDIA driver to >= 450.80.02"]},
+        reasons={"torch": ["CUDA 12.x builds need driver >= 525.60.13", "upgrade the NVIDIA driver to >= 525.60.13"]},
         install={"torch": ["torch==1.7.1+cu92", "--find-links https://download.pytorch.org/whl/torch_stable.html"]},
     ),
     Scenario(  # the same machine asking for a CUDA 10.0 build explicitly: torch 1.4.0 is the last with cu100
@@ -142,14 +143,14 @@ SCENARIOS = [
         "rtx5090-driver575-torch", lambda: load_machine("rtx5090-torch-cu118"), ["torch"],
         {"torch": ("2.11.0", "cu128", True)}, cuda="12.8",
         reasons={"torch": ["has no code for NVIDIA GeForce RTX 5090 (sm_120)", "CUDA 13.x builds need driver >= 580.65.06",
-                           "upgrade the NVIDIA driver to >= 580.65.06 (gets torch 2.14.1+cu130)"]},
+                           "upgrade the NVIDIA driver to >= 580.65.06 (gets torch 2.15.0+cu132)"]},
         install={"torch": ["torch==2.11.0+cu128", "--index-url https://download.pytorch.org/whl/cu128"]},
     ),
-    Scenario(  # with a 580 driver the newest torch's PyPI wheel (cu130) has sm_120: plain PyPI
+    Scenario(  # with a 580 driver the newest torch's PyPI wheel (2.15.0 = cu132, Requires-Dist cuda-toolkit 13.2.2) has sm_120
         "rtx5090-driver580-torch", lambda: make_machine(driver="580.82.07", gpus=(RTX5090,)), ["torch"],
-        {"torch": ("2.14.1", "cu130", True)}, cuda="13.0",
-        install={"torch": ["torch==2.14.1"]},
-        reasons={"torch": ["PyPI's torch 2.14.1 for Linux x86_64 is the cu130 build"]},
+        {"torch": ("2.15.0", "cu132", True)}, cuda="13.2",
+        install={"torch": ["torch==2.15.0"]},
+        reasons={"torch": ["PyPI's torch 2.15.0 for Linux x86_64 is the cu132 build", "minor-version compatibility"]},
     ),
     Scenario(  # GTX 1080 Ti (sm_61) + latest torch: cu130/cu132 start at sm_75; cu126 has sm_60 code
         "gtx1080ti-driver580-torch", lambda: make_machine(driver="580.95.05", gpus=(GTX1080TI,)), ["torch"],
@@ -171,18 +172,25 @@ SCENARIOS = [
         {"torch": ("2.14.1", "cu126", True), "tensorflow": ("2.21.0", "and-cuda", True), "jax": ("0.10.2", "cuda12", True)},
         cuda="12.9",
         reasons={"torch": ["CUDA 13.x builds need driver >= 580.65.06", "minor-version compatibility"],
-                 "jax": ["Python >= 3.12"]},
+                 "jax": ["Python 3.12"]},
         install={"tensorflow": ["tensorflow[and-cuda]==2.21.0"], "jax": ["jax[cuda12]==0.10.2"]},
     ),
     Scenario(  # jax on a GTX 1060 (sm_61): CUDA 13 wheels need SM >= 7.5, CUDA 12 wheels SM >= 5.2
         "gtx1060-driver580-jax", lambda: make_machine(driver="580.95.05", gpus=(GTX1060,)), ["jax"],
-        {"jax": ("0.11.2", "cuda12", True)}, cuda="12.9",
+        {"jax": ("0.12.0.1", "cuda12", True)}, cuda="12.9",
         reasons={"jax": ["needs compute capability >= 7.5"]},
     ),
-    Scenario(  # jax on driver 470: the last CUDA 11 wheels (0.4.25, from JAX's own release page)
+    Scenario(  # jax on driver 470: the last CUDA 11 wheels (0.4.25) live on JAX's own release page, which no stored
+        # copy confirms (their jaxlib+cuda11 pins are not on PyPI): CPU jax, and the fix is a CUDA 12 driver
         "gtx1060-driver470-jax", lambda: make_machine(python="3.10.12", driver="470.82.01", gpus=(GTX1060,)), ["jax"],
-        {"jax": ("0.4.25", "cuda11", True)}, cuda="11.8",
+        {"jax": ("0.6.2", "cpu", False)}, cuda=None, blocked={"jax"},
+        fixes={"jax": ["upgrade the NVIDIA driver to >= 525.60.13"]},
+    ),
+    Scenario(  # ... and pinned, the unconfirmed CUDA 11 build is planned (a pin is the user's call)
+        "gtx1060-driver470-jax-pinned", lambda: make_machine(python="3.10.12", driver="470.82.01", gpus=(GTX1060,)),
+        ["jax[cuda11_pip]==0.4.25"], {"jax": ("0.4.25", "cuda11", True)}, cuda="11.8",
         install={"jax": ["jax[cuda11_pip]==0.4.25", "--find-links https://storage.googleapis.com/jax-releases/jax_cuda_releases.html"]},
+        reasons={"jax": ["not confirmed"]},
     ),
     Scenario(  # Python 3.7: torch 2.0+ has no cp37 wheels; 1.13.1 (cu117 = its PyPI wheel) is the newest
         "py37-torch", lambda: make_machine(python="3.7.17", driver="535.104.05", gpus=(RTX3090,)), ["torch"],
@@ -203,7 +211,7 @@ SCENARIOS = [
     ),
     Scenario(
         "no-gpu-tf-jax-ort", lambda: load_machine("no-gpu"), ["tensorflow", "jax", "onnxruntime"],
-        {"tensorflow": ("2.21.0", "cpu", False), "jax": ("0.11.2", "cpu", False), "onnxruntime": ("1.31.1", "cpu", False)},
+        {"tensorflow": ("2.21.0", "cpu", False), "jax": ("0.12.0.1", "cpu", False), "onnxruntime": ("1.31.1", "cpu", False)},
         cuda=None, install={"onnxruntime": ["onnxruntime==1.31.1"], "tensorflow": ["tensorflow==2.21.0"]},
     ),
     Scenario(  # CuPy has no CPU build: blocked on a machine without a GPU
@@ -213,18 +221,18 @@ SCENARIOS = [
     Scenario(  # GPU on the PCI bus but no driver: CPU now, install the driver
         "no-driver-torch", lambda: make_machine(pci=1), ["torch"],
         {"torch": ("2.14.1", "cpu", False)}, blocked={"torch"},
-        fixes={"torch": ["install the NVIDIA driver >= 525.60.13"]},
+        fixes={"torch": ["install the NVIDIA driver >= 580.65.06 (gets torch 2.15.0+cu132"]},
     ),
     Scenario(  # macOS: no CUDA; CPU (MPS) wheel from PyPI
         "macos-torch", lambda: make_machine(os="macos", arch="arm64"), ["torch"],
-        {"torch": ("2.14.1", "cpu", False)}, cuda=None, reasons={"torch": ["macOS has no CUDA"]},
-        install={"torch": ["pip install torch==2.14.1"]},
+        {"torch": ("2.15.0", "cpu", False)}, cuda=None, reasons={"torch": ["macOS has no CUDA"]},
+        install={"torch": ["pip install torch==2.15.0"]},
     ),
     Scenario(  # Windows: PyPI's torch is CPU-only, CUDA builds come from the PyTorch index
         "win-rtx3060-torch", lambda: make_machine(os="windows", driver="560.94", gpus=(RTX3060,)), ["torch"],
         {"torch": ("2.14.1", "cu126", True)},
         install={"torch": ["torch==2.14.1+cu126", "--index-url https://download.pytorch.org/whl/cu126"]},
-        reasons={"torch": ["CUDA 13.x builds need driver >= 580.65.06"]},
+        reasons={"torch": ["from the PyTorch wheel index https://download.pytorch.org/whl/cu126"]},
     ),
     Scenario(  # WSL2 runs on the Windows driver: its numbering applies (12.x needs >= 527.41)
         "wsl-old-driver-torch", lambda: make_machine(wsl=True, driver="526.98", gpus=(RTX3060,)), ["torch"],
@@ -232,8 +240,8 @@ SCENARIOS = [
     ),
     # --- H200 + driver 580 --------------------------------------------------------------------------------
     Scenario(
-        "h200-torch", h200, ["torch"], {"torch": ("2.14.1", "cu130", True)}, cuda="13.0",
-        install={"torch": ["pip install torch==2.14.1"]},
+        "h200-torch", h200, ["torch"], {"torch": ("2.15.0", "cu132", True)}, cuda="13.2",
+        install={"torch": ["pip install torch==2.15.0"]},
     ),
     Scenario(  # dlib: a source build with the machine's CUDA 13.0 toolkit (dlib >= 20.0.1 on CUDA 13)
         "h200-dlib", h200, ["dlib"], {"dlib": ("20.0.1", "source", True)}, cuda="13.0",
@@ -244,8 +252,8 @@ SCENARIOS = [
         reasons={"dlib": ["silently turns CUDA off"]},
     ),
     Scenario(  # torch and dlib share CUDA 13
-        "h200-torch-dlib", h200, ["torch", "dlib"], {"torch": ("2.14.1", "cu130", True), "dlib": ("20.0.1", "source", True)},
-        cuda="13.0",
+        "h200-torch-dlib", h200, ["torch", "dlib"], {"torch": ("2.15.0", "cu132", True), "dlib": ("20.0.1", "source", True)},
+        cuda="13.2",
     ),
     Scenario(  # TensorFlow has CUDA 12 builds only: torch follows it to cu126 (one cuDNN copy in the env)
         "h200-torch-tensorflow", h200, ["torch", "tensorflow"],
@@ -273,12 +281,12 @@ SCENARIOS = [
         install={"dlib": ["dlib-bin==20.0.1.post1"]},
     ),
     Scenario(  # theano is dead: PyTensor with its JAX backend instead, and why
-        "h200-theano", h200, ["theano"], {"pytensor": ("3.3.0", "noarch", True), "jax": ("0.11.2", "cuda13", True)},
+        "h200-theano", h200, ["theano"], {"pytensor": ("3.3.8", "noarch", True), "jax": ("0.12.0.1", "cuda13", True)},
         absent={"theano"}, reasons={"pytensor": ["replaces theano", "mode='JAX'"]},
     ),
     Scenario(  # no JAX GPU wheels for native Windows: PyTensor on CPU, fix = WSL2/Linux
         "win-theano", lambda: make_machine(os="windows", driver="560.94", gpus=(RTX3060,)), ["theano"],
-        {"pytensor": ("3.3.0", "noarch", False), "jax": ("0.11.2", "cpu", False)}, blocked={"jax"},
+        {"pytensor": ("3.3.8", "noarch", False), "jax": ("0.12.0.1", "cpu", False)}, blocked={"jax"},
         fixes={"jax": ["Linux"]},
     ),
     Scenario(  # onnxruntime-gpu 1.27+ is CUDA 13; the CPU package must go first
@@ -338,23 +346,146 @@ SCENARIOS = [
     Scenario(  # Grace Hopper (Linux aarch64): torch's aarch64 cu130 build, jax's aarch64 CUDA 13 wheels; no known TF GPU build
         "gh200-aarch64", lambda: make_machine(arch="aarch64", driver="580.95.05", gpus=(("NVIDIA GH200 480GB", "9.0"),)),
         ["torch", "jax", "tensorflow"],
-        {"torch": ("2.14.1", "cu130", True), "jax": ("0.11.2", "cuda13", True), "tensorflow": ("2.21.0", "cpu", False)},
+        {"torch": ("2.15.0", "cu132", True), "jax": ("0.12.0.1", "cuda13", True), "tensorflow": ("2.21.0", "cpu", False)},
         blocked={"tensorflow"}, fixes={"tensorflow": ["Linux x86_64"]},
-        install={"torch": ["torch==2.14.1+cu130", "--index-url https://download.pytorch.org/whl/cu130"]},
+        # PyPI's Linux aarch64 torch is the CUDA (SBSA) build from 2.11: 2.15.0 pulls cuda-toolkit 13.2.2 there
+        install={"torch": ["pip install torch==2.15.0"]}, reasons={"torch": ["PyPI's torch 2.15.0 for Linux aarch64 is the cu132 build"]},
     ),
-    Scenario(  # a Kepler K40 (sm_35) on Python 3.12: the newest torch with sm_35 code is 1.7.1 (Python <= 3.9)
+    Scenario(  # a Kepler K40 (sm_35) on Python 3.12: the newest torch with sm_35 code is 1.13.1 (PyPI's cu117 wheel, read
+        # with tools/check_knowledge.py --archs; Python <= 3.11)
         "k40-py312-torch", lambda: make_machine(driver="580.95.05", gpus=(("Tesla K40m", "3.5"),)), ["torch"],
-        {"torch": ("2.14.1", "cpu", False)}, blocked={"torch"},
-        fixes={"torch": ["use Python 3.9 (gets torch 1.7.1+cu92"]},
+        {"torch": ("2.14.1", "cpu", False)}, blocked={"torch"},  # 2.15.0+cpu is on no stored copy of the CPU index
+        fixes={"torch": ["use Python 3.11 (gets torch 1.13.1+cu117"]},
     ),
     Scenario(  # the same GPU and JAX: no JAX wheel ever ran on Kepler (SM >= 5.2): nothing to change but the GPU
         "k40-jax", lambda: make_machine(driver="580.95.05", gpus=(("Tesla K40m", "3.5"),)), ["jax"],
-        {"jax": ("0.11.2", "cpu", False)}, blocked={"jax"}, fixes={"jax": ["none for this GPU", "compute capability >= 5.2"]},
+        {"jax": ("0.12.0.1", "cpu", False)}, blocked={"jax"}, fixes={"jax": ["none for this GPU", "compute capability >= 5.2"]},
     ),
     Scenario(  # five packages at once on the H200 (the benchmark's set)
         "h200-five", h200, ["torch", "tensorflow", "jax", "cupy", "onnxruntime"],
-        {"torch": ("2.14.1", "cu126", True), "tensorflow": ("2.21.0", "and-cuda", True), "jax": ("0.11.2", "cuda12", True),
+        {"torch": ("2.14.1", "cu126", True), "tensorflow": ("2.21.0", "and-cuda", True), "jax": ("0.12.0.1", "cuda12", True),
          "cupy": ("14.2.0", "cuda12x", True), "onnxruntime": ("1.26.0", "gpu", True)}, cuda="12.9",
+    ),
+    # --- from the official tables, checked against the real index (issue 10) -------------------------------
+    Scenario(  # NVIDIA's legacy GPU list: GTX 780 = CC 3.5 (Kepler, last driver branch R470). PyPI's torch 1.13.1 (cu117,
+        # Requires-Dist nvidia-cuda-runtime-cu11 11.7.99) still carries sm_35 in libtorch_cuda_cu.so (read from the wheel);
+        # 2.0 dropped it. Driver 470 runs CUDA 11.7 through minor-version compatibility
+        "kepler-gtx780-driver470-torch", lambda: make_machine(python="3.9.18", driver="470.82.01", gpus=(("NVIDIA GeForce GTX 780", "3.5"),)),
+        ["torch"], {"torch": ("1.13.1", "cu117", True)}, cuda="11.7", install={"torch": ["pip install torch==1.13.1"]},
+        reasons={"torch": ["has no code for NVIDIA GeForce GTX 780 (sm_35)"]},
+    ),
+    Scenario(  # the GPU name alone, as nvidia-smi prints it, is enough (it exited 2 before)
+        "kepler-gtx780-by-name", lambda: apply_overrides(load_machine("no-gpu"), python="3.10", driver="470.82.01",
+                                                         gpus=("NVIDIA GeForce GTX 780 Ti",)),
+        ["torch"], {"torch": ("1.13.1", "cu117", True)},
+    ),
+    Scenario(  # TensorFlow tested configurations (2.14: CUDA 11.8, cuDNN 8.7) + its wheel's code (sm_35..sm_80 + PTX 8.0,
+        # read with tools/check_knowledge.py --archs): the last TensorFlow for Kepler, via the [and-cuda] extra on 3.9/3.10
+        "kepler-gtx780-tensorflow", lambda: make_machine(python="3.10.12", driver="470.82.01", gpus=(("NVIDIA GeForce GTX 780", "3.5"),)),
+        ["tensorflow"], {"tensorflow": ("2.14.1", "and-cuda", True)}, cuda="11.8",
+        reasons={"tensorflow": ["has no code for NVIDIA GeForce GTX 780 (sm_35)", "minor-version compatibility"]},
+    ),
+    Scenario(  # TF 2.17-2.21 wheels carry sm_60+ only; 2.16.2 still has sm_50 (runs on a GTX 970, sm_52): read from the wheels
+        "maxwell-gtx970-tensorflow", lambda: make_machine(python="3.12.3", driver="580.95.05", gpus=(("NVIDIA GeForce GTX 970", "5.2"),)),
+        ["tensorflow"], {"tensorflow": ("2.16.2", "and-cuda", True)},
+        reasons={"tensorflow": ["has no code for NVIDIA GeForce GTX 970 (sm_52): it carries sm_60..sm_90 + PTX compute_90"]},
+        install={"tensorflow": ["tensorflow[and-cuda]==2.16.2"]},
+    ),
+    Scenario(  # RTX 50 (sm_120): TF 2.16-2.21 reach it only by JIT-compiling compute_90/compute_80 PTX, which TensorFlow's
+        # tracker shows failing (issues 90291, 99592, 101746, 111958): blocked on Python 3.12, the CPU build instead
+        "blackwell-rtx5090-tensorflow", lambda: make_machine(python="3.12.3", driver="580.95.05", gpus=(RTX5090,)),
+        ["tensorflow"], {"tensorflow": ("2.21.0", "cpu", False)}, cuda=None, blocked={"tensorflow"},
+        reasons={"tensorflow": ["CUDA_ERROR_INVALID_PTX"]},
+    ),
+    Scenario(  # NVIDIA's release notes, Table 3: CUDA 11.0 GA needs 450.51.05 (not 11.x's 450.80.02). Driver 450.57 runs
+        # TF 2.4 (tested with CUDA 11.0 / cuDNN 8.0) natively; its wheel has sm_75 SASS for the RTX 2080
+        "driver45057-tensorflow-cuda110", lambda: make_machine(python="3.8.18", driver="450.57", gpus=(("NVIDIA GeForce RTX 2080", "7.5"),)),
+        ["tensorflow"], {"tensorflow": ("2.4.4", "gpu", True)}, cuda="11.0",
+        reasons={"tensorflow": ["CUDA 11.0 and cuDNN 8.0"]},
+    ),
+    Scenario(  # the same driver and torch: cu110 (1.7.1, torch_stable.html) runs natively; cu111 needs the 11.x floor
+        "driver45057-torch-cuda110", lambda: make_machine(python="3.8.18", driver="450.57", gpus=(RTX3090,)),
+        ["torch"], {"torch": ("1.7.1", "cu110", True)}, cuda="11.0",
+        install={"torch": ["torch==1.7.1+cu110", "--find-links https://download.pytorch.org/whl/torch_stable.html"]},
+    ),
+    Scenario(  # CuPy v12 release notes: aarch64 wheels on PyPI (Jetson and Arm servers); cupy-cuda13x 14.2.0 has them
+        "gh200-cupy", lambda: make_machine(arch="aarch64", driver="580.95.05", gpus=(("NVIDIA GH200 480GB", "9.0"),)),
+        ["cupy"], {"cupy": ("14.2.0", "cuda13x", True)}, install={"cupy": ["cupy-cuda13x[ctk]==14.2.0"]},
+    ),
+    Scenario(  # a Jetson (L4T R36 = JetPack 6): PyPI's/PyTorch's aarch64 CUDA wheels are for SBSA servers; NVIDIA's own
+        # Jetson wheels are named instead, and CuPy's aarch64 wheel for JetPack 6's CUDA 12
+        "jetson-orin", lambda: load_machine("jetson-orin-jp62"), ["torch", "cupy", "tensorflow"],
+        {"torch": ("2.14.1", "cpu", False), "cupy": (None, "none", False), "tensorflow": ("2.21.0", "cpu", False)},
+        blocked={"torch", "cupy", "tensorflow"},
+        fixes={"torch": ["PyTorch for Jetson", "JetPack 6", "docs.nvidia.com"], "cupy": ["cupy-cuda12x"],
+               "tensorflow": ["TensorFlow for Jetson"]},
+    ),
+    Scenario(  # PyPI: pytensor 2.35+ needs Python >= 3.11, so 3.10 gets 2.34.0, with jax 0.6.2 (the last jax for 3.10)
+        "py310-theano-pytensor-2.34", lambda: make_machine(python="3.10.12", driver="580.95.05", gpus=(RTX4090,)),
+        ["theano"], {"pytensor": ("2.34.0", "noarch", True), "jax": ("0.6.2", "cuda12", True)}, absent={"theano"},
+    ),
+    Scenario(  # PyPI: pytensor 3.1+ needs Python >= 3.12; 3.11 gets 3.0.7, and jax 0.10.2 (the last jax for 3.11)
+        "py311-theano-pytensor-3.0", lambda: make_machine(python="3.11.9", driver="580.95.05", gpus=(RTX4090,)),
+        ["theano"], {"pytensor": ("3.0.7", "noarch", True), "jax": ("0.10.2", "cuda13", True)},
+        install={"pytensor": ["pytensor==3.0.7"]},
+    ),
+    Scenario(  # ONNX Runtime CUDA EP table + PyPI: no Python 3.10 wheels after 1.23.2 (CUDA 12.x, cuDNN 9)
+        "py310-onnxruntime", lambda: make_machine(python="3.10.12", driver="580.95.05", gpus=(RTX4090,)),
+        ["onnxruntime"], {"onnxruntime": ("1.23.2", "gpu", True)}, install={"onnxruntime": ["onnxruntime-gpu==1.23.2"]},
+    ),
+    Scenario(  # driver 535 runs CUDA 12 only: 1.26.0 is the newest CUDA 12 onnxruntime-gpu (1.27+ are CUDA 13), cp311-cp314
+        "py313-driver535-onnxruntime", lambda: make_machine(python="3.13.1", driver="535.104.05", gpus=(A100,)),
+        ["onnxruntime"], {"onnxruntime": ("1.26.0", "gpu", True)},
+        reasons={"onnxruntime": ["CUDA 13.x builds need driver >= 580.65.06"]},
+    ),
+    Scenario(  # jax 0.7.0 declares a cuda13 extra, but jax-cuda13-plugin starts at 0.7.2 (PyPI): CUDA 12 for 0.7.0
+        "jax-070-is-cuda12", lambda: make_machine(driver="580.95.05", gpus=(RTX4090,)), ["jax==0.7.0"],
+        {"jax": ("0.7.0", "cuda12", True)}, install={"jax": ["jax[cuda12]==0.7.0"]},
+    ),
+    Scenario(  # ... so asking for jax[cuda13]==0.7.0 has nothing installable: the CPU build, and the fix is the pin
+        "jax-070-cuda13-blocked", lambda: make_machine(driver="580.95.05", gpus=(RTX4090,)), ["jax[cuda13]==0.7.0"],
+        {"jax": ("0.7.0", "cpu", False)}, blocked={"jax"}, fixes={"jax": ["relax your requirement"]},
+    ),
+    Scenario(  # JAX install docs: CUDA 12 wheels need driver >= 525; jax 0.12's cuda12 plugin exists on PyPI (0.12.0.1)
+        "driver550-jax-012-cuda12", lambda: make_machine(driver="550.54.14", gpus=(RTX4090,)), ["jax"],
+        {"jax": ("0.12.0.1", "cuda12", True)}, install={"jax": ["jax[cuda12]==0.12.0.1"]},
+    ),
+    Scenario(  # PyPI: torchaudio stops at 2.11.1 and torchvision at 0.29.2, both stable-ABI wheels for torch >= 2.11 / >= 2.14;
+        # torch 2.15.0 (PyPI, cu132) gets them from PyPI
+        "h200-torch-vision-audio", h200, ["torch", "torchvision", "torchaudio"],
+        {"torch": ("2.15.0", "cu132", True), "torchvision": ("0.29.2", "cu132", True), "torchaudio": ("2.11.1", "cu132", True)},
+        install={"torchvision": ["pip install torchvision==0.29.2"], "torchaudio": ["pip install torchaudio==2.11.1"]},
+    ),
+    Scenario(  # previous-versions page: torchvision 0.29.1 is 2.14.1's pair on the cu126 index; torchaudio 2.11.1 from PyPI
+        "pascal-torch-vision-audio", lambda: make_machine(driver="580.95.05", gpus=(GTX1080TI,)), ["torch", "torchvision", "torchaudio"],
+        {"torch": ("2.14.1", "cu126", True), "torchvision": ("0.29.1", "cu126", True), "torchaudio": ("2.11.1", "cu126", True)},
+        install={"torchvision": ["torchvision==0.29.1+cu126", "https://download.pytorch.org/whl/cu126"],
+                 "torchaudio": ["pip install torchaudio==2.11.1"]},
+    ),
+    Scenario(  # torchvision 0.20.x has no cp313 wheels: torch 2.5 with torchvision on Python 3.13 does not install
+        "py313-torch25-torchvision-blocked", lambda: make_machine(python="3.13.1", driver="550.54.14", gpus=(RTX4090,)),
+        ["torch==2.5.*", "torchvision"], {"torch": (None, "none", False), "torchvision": (None, "none", False)},
+        blocked={"torch"}, fixes={"torch": ["use Python 3.12", "torchvision 0.20.1"]},
+    ),
+    Scenario(  # TF 2.14's [and-cuda] pins tensorrt==8.5.3.1, which has wheels for Python <= 3.10 (PyPI): CPU on 3.11
+        "py311-tensorflow-214-gpu-needs-310", lambda: make_machine(python="3.11.9", driver="535.104.05", gpus=(A100,)),
+        ["tensorflow==2.14.*"], {"tensorflow": ("2.14.1", "cpu", False)}, blocked={"tensorflow"},
+        fixes={"tensorflow": ["use Python 3.10"]},
+    ),
+    Scenario(  # dlib on native Windows without a CUDA toolkit: no `--toolkit pip-wheels` (build assembles one on Linux only)
+        "win-dlib-needs-the-cuda-toolkit", lambda: make_machine(os="windows", python="3.11.9", driver="560.94", gpus=(RTX3060,)),
+        ["dlib"], {"dlib": ("20.0.1.post1", "cpu", False)}, blocked={"dlib"},
+        fixes={"dlib": ["CUDA Toolkit for Windows"]},
+    ),
+    Scenario(  # NVIDIA's legacy GPU list: Quadro P4000 = CC 6.1; torch cu126 still carries sm_60
+        "quadro-p4000-torch", lambda: make_machine(driver="580.95.05", gpus=(("Quadro P4000", "6.1"),)), ["torch"],
+        {"torch": ("2.14.1", "cu126", True)},
+    ),
+    Scenario(  # TF tested configurations (2.2: CUDA 10.1) + wheels: 2.3.4 has no sm_50 code and only compute_70 PTX; 2.2.3 ships
+        # PTX from compute_35, which the driver JIT-compiles for a GTX 750 Ti (sm_50)
+        "maxwell-gtx750ti-tensorflow-2.2", lambda: make_machine(python="3.8.18", driver="450.80.02", gpus=(("NVIDIA GeForce GTX 750 Ti", "5.0"),)),
+        ["tensorflow<2.4"], {"tensorflow": ("2.2.3", "gpu", True)}, cuda="10.1",
+        reasons={"tensorflow": ["JIT"]},
     ),
 ]
 
@@ -389,7 +520,7 @@ def test_scenario(s: Scenario, monkeypatch):
 
 
 def test_at_least_forty_scenarios():
-    assert len(SCENARIOS) >= 40
+    assert len(SCENARIOS) >= 70
 
 
 # --- the contract of to_dict / install argv ------------------------------------------------------------
@@ -493,7 +624,8 @@ def no_user_index(monkeypatch):
 def test_install_hint_v100_driver410(no_user_index):
     hint = install_hint(load_machine("ubuntu1804-v100-cuda10"), "torch")
     assert hint.startswith("driver 410.79 runs CUDA <= 10.0 builds: pip install torch==1.7.1+cu92")
-    assert "(or upgrade the driver to >= 450.80.02 for torch 2.4.1+cu118)" in hint
+    # torch 2.4.1+cu118 (driver >= 450.80.02) is on no stored copy of the index; PyPI's 2.4.1 (cu121) is
+    assert "(or upgrade the driver to >= 525.60.13 for torch 2.4.1+cu121)" in hint
 
 
 def test_install_hint_rtx5090(no_user_index):
@@ -507,7 +639,7 @@ def test_install_hint_other_packages(no_user_index, monkeypatch):
     assert install_hint(h200(), "cv2") == ("no CUDA wheels of opencv exist: a source build with CUDA 13.0.88 for 9.0: "
                                            "gpuready build opencv --version 4.14.0.94 --cuda-arch 9.0")
     theano = install_hint(h200(), "theano")
-    assert "pytensor==3.3.0" in theano and "jax[cuda13]==0.11.2" in theano
+    assert "pytensor==3.3.8" in theano and "jax[cuda13]==0.12.0.1" in theano
     ort = install_hint(h200(), "onnxruntime")
     assert ort.startswith("pip uninstall -y onnxruntime && pip install 'onnxruntime-gpu[cuda,cudnn]==1.31.1'")
     assert install_hint(h200(), "not-a-package") == ""
@@ -542,7 +674,15 @@ def test_build_stage_settings_for_another_cuda_major_are_replaced():
     assert p.install[p.install.index("--cuda-major") + 1] == "12"
 
 
-def test_python_315_gets_the_unconfirmed_torch_215():
+def test_python_315_gets_torch_215_from_pypi():
+    """torch 2.15.0 is on PyPI (cp311-cp315, the cu132 build); its cu130 index build is on no stored copy."""
     p = make_plan(make_machine(python="3.15.0", driver="580.95.05", gpus=(RTX4090,)), ["torch"], index_config=IndexConfig()).package("torch")
-    assert (p.version, p.variant, p.confirmed) == ("2.15.0", "cu130", False)
-    assert any("not confirmed" in r for r in p.reasons)
+    assert (p.version, p.variant, p.confirmed) == ("2.15.0", "cu132", True)
+    assert p.install[:3] == ("pip", "install", "torch==2.15.0")
+
+
+def test_an_unconfirmed_index_build_is_planned_only_when_pinned():
+    m = make_machine(python="3.12.3", driver="580.95.05", gpus=(RTX4090,))
+    p = make_plan(m, ["torch==2.15.0+cu130"], index_config=IndexConfig()).package("torch")
+    assert (p.version, p.variant) == ("2.15.0", "cu130")
+    assert make_plan(m, ["torch>=2.15"], index_config=IndexConfig()).package("torch").variant == "cu132"

@@ -63,7 +63,7 @@ def test_requirements_with_a_user_index_and_a_source_build():
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert lines.count("--index-url https://mirror.example/simple") == 1
-    assert "torch==2.14.1" in lines  # PyPI's own cu130 build, through the user's mirror
+    assert "torch==2.15.0" in lines  # PyPI's own cu132 build, through the user's mirror
     assert any(line.startswith("# dlib: source build") and "gpuready build dlib" in line for line in lines)
 
 

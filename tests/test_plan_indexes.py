@@ -100,7 +100,7 @@ def test_plan_uses_the_user_index_for_pypi_builds_and_keeps_it_for_torch_index_b
     idx = IndexConfig(index_url="https://mirror.example/simple", origin="test")
     plan = make_plan(load_machine("h200-driver580"), ["torch", "jax"], index_config=idx)
     torch, jax = plan.package("torch"), plan.package("jax")
-    assert torch.install == ("pip", "install", "torch==2.14.1", "--index-url", "https://mirror.example/simple")
+    assert torch.install == ("pip", "install", "torch==2.15.0", "--index-url", "https://mirror.example/simple")
     assert jax.index_url == "https://mirror.example/simple"
     plan = make_plan(load_machine("rtx5090-torch-cu118"), ["torch"], index_config=idx)
     assert plan.package("torch").install == ("pip", "install", "torch==2.11.0+cu128", "--index-url",

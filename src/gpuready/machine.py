@@ -204,6 +204,19 @@ class ProbeNote:
 
 
 @dataclass(frozen=True)
+class Tegra:
+    """An NVIDIA Jetson (a Tegra SoC): its L4T release and board decide which CUDA and which wheels run on it.
+
+    Jetson GPUs are not on a PCI bus and JetPack brings its own CUDA, so none of the x86/SBSA wheel
+    reasoning applies; the planner needs to know it is on one.
+    """
+
+    l4t: str = ""  # L4T release from /etc/nv_tegra_release: "36.4.0" ("# R36 (release), REVISION: 4.0")
+    model: str = ""  # /proc/device-tree/model: "NVIDIA Jetson AGX Orin Developer Kit"
+    source: str = ""  # which files said so
+
+
+@dataclass(frozen=True)
 class Machine:
     os: OSInfo
     python: PythonInfo
@@ -219,6 +232,7 @@ class Machine:
     probed_at: str = ""  # ISO 8601, UTC
     gpuready_version: str = ""
     description: str = ""  # for saved machines: what this machine is
+    tegra: Tegra | None = None  # set on an NVIDIA Jetson (Tegra) board
 
     @property
     def has_gpu(self) -> bool:

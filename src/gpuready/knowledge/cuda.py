@@ -57,6 +57,7 @@ class DriverFloor:
     linux: str
     windows: str
     source: str
+    checked: str = ""  # when the row was last checked against its source
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class MinorCompat:
     windows: str
     driver_branch: int
     source: str
+    checked: str = ""  # when the row was last checked against its source
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class ArchSupport:
     sm: tuple[int, ...]
     source: str
     note: str = ""
+    checked: str = ""
 
     @property
     def lowest(self) -> int:
@@ -94,6 +97,7 @@ class HostCompilerLimit:
     msvc_max_exclusive: int | None = None
     visual_studio: str = ""
     note: str = ""
+    checked: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class GpuModel:
     segment: str
     source: str
     aliases: tuple[str, ...] = ()
+    checked: str = ""  # when the row was last checked against its source
 
 
 @functools.lru_cache(maxsize=None)
@@ -163,11 +168,32 @@ def min_driver_for_cuda(cuda: str, os_name: str = "linux", *, minor_compat_ok: b
     t = vtuple(cuda)
     if not t:
         return ""
+    own = _ga_floor(t[:2], os_name)
     if minor_compat_ok and t[0] >= 11:
         for row in minor_compat():
             if row.major == t[0]:
-                return _floor_for(row, os_name) or row.linux
-    ga = [r for r in driver_floors() if vtuple(r.cuda)[:2] == t[:2]]
+                compat = _floor_for(row, os_name) or row.linux
+                # The toolkit's own GA driver runs it natively even when it is older than the major's
+                # minor-version-compatibility floor (CUDA 11.0 GA: 450.51.05 < 450.80.02).
+                return own if own and vtuple(own) < vtuple(compat) else compat
+    return own
+
+
+def minor_compat_floor(major: int, os_name: str = "linux") -> str:
+    """The oldest driver that runs every CUDA `major`.x build (minor-version compatibility), "" when unknown.
+
+    Not min_driver_for_cuda(f"{major}.0"): CUDA 11.0 itself runs from its GA driver 450.51.05, but 11.1+ needs
+    the 11.x floor 450.80.02.
+    """
+    for row in minor_compat():
+        if row.major == major:
+            return _floor_for(row, os_name) or row.linux
+    return ""
+
+
+def _ga_floor(mm: tuple[int, ...], os_name: str) -> str:
+    """The driver floor of a toolkit's first release (GA, not an RC) of this major.minor, "" when unknown."""
+    ga = [r for r in driver_floors() if vtuple(r.cuda)[:2] == mm and "RC" not in r.label.split()]
     if not ga:
         return ""
     ga.sort(key=lambda r: vtuple(r.cuda))

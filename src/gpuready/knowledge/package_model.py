@@ -37,6 +37,8 @@ class Build:
     cudnn_major: int = 0  # 0: no cuDNN in the process, or unknown
     archs: tuple[str, ...] = ()  # GPU code it carries (sm_XY / compute_XY); () when not published
     cc_min: str = ""  # oldest compute capability it supports, for builds that publish a floor
+    ptx_jit_fails_from: str = ""  # GPUs of this capability or newer cannot JIT its PTX (known failure), "" when none
+    ptx_jit_source: str = ""
     os: tuple[str, ...] = ALL_OS
     platforms: tuple[str, ...] = X86
     index: str = "pypi"  # "pypi", "pytorch" (the PyTorch wheel index), "find-links"
@@ -44,7 +46,8 @@ class Build:
     find_links: str = ""
     local_tag: bool = False  # pin as version+variant (PyTorch index wheels)
     pypi_default: bool = False  # PyPI's Linux x86_64 wheel of this version *is* this variant
-    pypi_windows: bool = False  # ... and PyPI's Windows wheel (torch <= 1.10 had CUDA wheels on PyPI for Windows)
+    pypi_windows: bool = False  # ... and PyPI's Windows wheel (no torch release so far: PyPI's Windows torch is CPU)
+    pypi_aarch64: bool = False  # ... and PyPI's Linux aarch64 wheel (torch >= 2.11: CUDA for SBSA servers)
     system_cuda: bool = False  # uses a CUDA toolkit/cuDNN installed on the machine (not pip wheels)
     minor_compat: bool = True  # may run on an older driver of the same CUDA major (CUDA 11+)
     stable: bool = True
@@ -95,6 +98,8 @@ class PackageInfo:
     gpu_dist: str = ""
     cpu_dist: str = ""
     cpu_version: str = ""
+    checked: str = ""
+    no_toolkit_fix: str = ""  # source-built packages: what to do when no CUDA toolkit can build here (Windows)
     rides_on: str = ""
     replaced_by: tuple[str, ...] = ()
     reason: str = ""

@@ -56,18 +56,23 @@ class TorchRelease:
     stable: tuple[str, ...] = ()
     pypi_linux: str = ""
     pypi_windows: str = ""
+    pypi_aarch64: str = ""  # the variant PyPI's Linux aarch64 wheel is (CUDA wheels for SBSA servers from 2.11)
     install: str = "index-url"
     torchvision: dict[str, str] = field(default_factory=dict)
     torchaudio: dict[str, str] = field(default_factory=dict)
+    # companions whose paired release is one stable-ABI wheel on PyPI for every variant (torchaudio 2.11.1,
+    # torchvision 0.29.2): installed from PyPI, untagged, whatever index torch comes from
+    pypi_companions: tuple[str, ...] = ()
     confirmed: bool = True
     note: str = ""
+    checked: str = ""  # when the fact was last checked against its source (YYYY-MM-DD)
 
     def validate(self) -> None:
         _versions_ok(self.versions)
         check_specifier(self.python, "python")
         if self.install not in ("index-url", "extra-index-url", "find-links"):
             raise ValueError(f"install must be index-url, extra-index-url or find-links, not {self.install!r}")
-        for v in (*self.stable, self.pypi_linux, self.pypi_windows, *self.windows_variants):
+        for v in (*self.stable, self.pypi_linux, self.pypi_windows, self.pypi_aarch64, *self.windows_variants):
             if v and v not in self.variants:
                 raise ValueError(f"variant {v!r} is not in variants")
         for pairs in (self.torchvision, self.torchaudio):
@@ -87,6 +92,7 @@ class TorchVariant:
     cudnn_major: int = 0
     confirmed: bool = True
     note: str = ""
+    checked: str = ""  # when the fact was last checked against its source (YYYY-MM-DD)
 
     def validate(self) -> None:
         check_specifier(self.torch, "torch")
@@ -155,6 +161,7 @@ def _torch_builds() -> list[Build]:
                             local_tag=True,
                             pypi_default=(name == rel.pypi_linux and platform == "x86_64"),
                             pypi_windows=(name == rel.pypi_windows and platform == "x86_64"),
+                            pypi_aarch64=(name == rel.pypi_aarch64 and platform == "aarch64"),
                             minor_compat=vtuple(row.cuda)[:1] >= (11,),
                             stable=not rel.stable or name in rel.stable,
                             confirmed=rel.confirmed and row.confirmed,
@@ -172,11 +179,19 @@ def _torch_builds() -> list[Build]:
                 Build("torch", rel.version, version, "cpu", "torch", rel.python, f"{info.source}; {rel.source}",
                       os=("windows", "macos"), platforms=ANY_ARCH, confirmed=rel.confirmed, notes=notes)
             )
-            out.append(
-                Build("torch", rel.version, version, "cpu", "torch", rel.python, f"{info.source}; {rel.source}",
-                      os=("linux",), platforms=("aarch64",), confirmed=False,
-                      notes=notes + ("whether PyPI's Linux aarch64 wheel of this release is CUDA-enabled is unconfirmed",))
-            )
+            # Linux aarch64 CPU: PyPI's wheel is the CPU build before 2.11; from 2.11 it is a CUDA build (SBSA), so
+            # the CPU build comes from the PyTorch CPU index like on x86_64.
+            if rel.pypi_aarch64:
+                out.append(
+                    Build("torch", rel.version, version, "cpu", "torch", rel.python, f"{info.source}; {rel.source}",
+                          os=("linux",), platforms=("aarch64",), index="pytorch", index_style=rel.install, local_tag=True,
+                          confirmed=rel.confirmed, notes=notes)
+                )
+            else:
+                out.append(
+                    Build("torch", rel.version, version, "cpu", "torch", rel.python, f"{info.source}; {rel.source}",
+                          os=("linux",), platforms=("aarch64",), confirmed=rel.confirmed, notes=notes)
+                )
     return out
 
 
@@ -197,9 +212,14 @@ class TensorflowRelease:
     cc_min: str
     source: str
     wheel_cuda: str = ""
+    archs: tuple[str, ...] = ()  # GPU code read from the Linux wheel (sm_XY SASS, compute_XY PTX); replaces cc_min
+    ptx_jit_fails_from: str = ""  # compute capability from which JIT-compiling this build's PTX is known to fail
+    ptx_jit_source: str = ""
+    gpu_python: str = ""  # when the GPU build installs on fewer Pythons than the CPU one (an extra's pin lacks wheels)
     dist: str = "tensorflow"
     confirmed: bool = True
     note: str = ""
+    checked: str = ""  # when the fact was last checked against its source (YYYY-MM-DD)
 
     def validate(self) -> None:
         _versions_ok(self.versions)
@@ -225,12 +245,15 @@ def _tensorflow_builds() -> list[Build]:
             for os_name, mode in (("linux", rel.linux_gpu), ("windows", rel.windows_gpu)):
                 if mode == "none":
                     continue
+                gpu_common = dict(common, python=rel.gpu_python or rel.python)
                 out.append(
-                    Build(**common, variant="and-cuda" if mode == "and-cuda" else "gpu",
+                    Build(**gpu_common, variant="and-cuda" if mode == "and-cuda" else "gpu",
                           dist="tensorflow" if mode == "and-cuda" else rel.dist,
                           extras=("and-cuda",) if mode == "and-cuda" else (), gpu=True,
                           cuda=(rel.wheel_cuda or rel.cuda) if mode == "and-cuda" else rel.cuda,
                           cudnn=rel.cudnn, cudnn_major=cudnn_major, cc_min=rel.cc_min, os=(os_name,),
+                          archs=rel.archs,  # the Windows wheels read (2.10.1, 2.4.4) carry the Linux code
+                          ptx_jit_fails_from=rel.ptx_jit_fails_from, ptx_jit_source=rel.ptx_jit_source,
                           platforms=X86, system_cuda=(mode == "system"),
                           minor_compat=vtuple(rel.cuda)[:1] >= (11,), notes=notes)
                 )
@@ -252,8 +275,10 @@ class JaxRelease:
     unconfirmed_extras: tuple[str, ...] = ()
     built_with: dict[str, str] = field(default_factory=dict)
     find_links: str = ""
+    platforms: tuple[str, ...] = ("x86_64", "aarch64")  # CPUs the CUDA plugin wheels exist for
     confirmed: bool = True
     note: str = ""
+    checked: str = ""  # when the fact was last checked against its source (YYYY-MM-DD)
 
     def validate(self) -> None:
         _versions_ok(self.versions)
@@ -266,6 +291,7 @@ class JaxExtra:
     cuda: str
     cc_min: str
     source: str
+    checked: str = ""  # when the fact was last checked against its source (YYYY-MM-DD)
 
 
 @functools.lru_cache(maxsize=None)
@@ -294,7 +320,7 @@ def _jax_builds() -> list[Build]:
                     Build("jax", rel.version, version, name.replace("_pip", ""), "jax", rel.python,
                           f"{rel.source}; {extra.source}", extras=(name,), gpu=True,
                           cuda=rel.built_with.get(name, extra.cuda), cudnn=rel.cudnn, cudnn_major=cudnn_major,
-                          cc_min=extra.cc_min, os=("linux",), platforms=("x86_64", "aarch64"),
+                          cc_min=extra.cc_min, os=("linux",), platforms=rel.platforms,
                           index="find-links" if rel.find_links else "pypi", find_links=rel.find_links,
                           confirmed=confirmed,
                           notes=notes + (() if confirmed else (f"the {name} extra is not confirmed for jax {rel.version}",)))
@@ -315,12 +341,17 @@ class CupyRelease:
     packages: dict[str, str]  # distribution -> "12.0-12.9"
     source: str
     ctk: bool = False
+    aarch64: tuple[str, ...] = ()  # distributions that also have Linux aarch64 wheels (Jetson and Arm servers, from v12)
     confirmed: bool = True
     note: str = ""
+    checked: str = ""  # when the fact was last checked against its source (YYYY-MM-DD)
 
     def validate(self) -> None:
         _versions_ok(self.versions)
         check_specifier(self.python, "python")
+        for dist in self.aarch64:
+            if dist not in self.packages:
+                raise ValueError(f"aarch64: {dist} is not in packages")
         for dist, span in self.packages.items():
             if not re.fullmatch(r"\d+\.\d+-\d+\.\d+", span):
                 raise ValueError(f"{dist}: CUDA range {span!r} is not 'X.Y-X.Y'")
@@ -343,7 +374,8 @@ def _cupy_builds() -> list[Build]:
                 out.append(
                     Build("cupy", rel.version, version, dist.removeprefix("cupy-"), dist, rel.python, rel.source,
                           extras=("ctk",) if rel.ctk else (), gpu=True, cuda=low,
-                          cc_min=cc_str(row.lowest) if row else "", os=("linux", "windows"), platforms=X86,
+                          cc_min=cc_str(row.lowest) if row else "", os=("linux", "windows"),
+                          platforms=("x86_64", "aarch64") if dist in rel.aarch64 else X86,
                           system_cuda=not rel.ctk, minor_compat=vtuple(low)[:1] >= (11,),
                           confirmed=rel.confirmed, notes=notes + (note,))
                 )
@@ -362,8 +394,14 @@ class OnnxruntimeRelease:
     cudnn: str
     source: str
     extras: str = ""
+    archs: tuple[str, ...] = ()  # GPU code of libonnxruntime_providers_cuda.so, read from the wheel
+    aarch64_archs: tuple[str, ...] = ()  # ... of the Linux aarch64 wheel, when it differs
+    ptx_jit_fails_from: str = ""
+    ptx_jit_source: str = ""
+    platforms: tuple[str, ...] = X86  # CPUs onnxruntime-gpu has wheels for (Linux aarch64 from 1.29)
     confirmed: bool = True
     note: str = ""
+    checked: str = ""  # when the fact was last checked against its source (YYYY-MM-DD)
 
     def validate(self) -> None:
         _versions_ok(self.versions)
@@ -381,15 +419,20 @@ def _onnxruntime_builds() -> list[Build]:
     for rel in onnxruntime_releases():
         notes = (rel.note,) if rel.note else ()
         row = arch_list(rel.cuda)
+        per_cpu = [(rel.platforms, rel.archs)]
+        if rel.aarch64_archs and "aarch64" in rel.platforms:
+            per_cpu = [(tuple(p for p in rel.platforms if p != "aarch64"), rel.archs), (("aarch64",), rel.aarch64_archs)]
         for version in sorted(rel.versions, key=parse_version, reverse=True):
-            out.append(
-                Build("onnxruntime", rel.version, version, "gpu", info.gpu_dist, rel.python, rel.source,
-                      extras=tuple(e for e in rel.extras.split(",") if e), gpu=True, cuda=rel.cuda, cudnn=rel.cudnn,
-                      cudnn_major=int(rel.cudnn.split(".")[0]) if rel.cudnn else 0,
-                      cc_min=cc_str(row.lowest) if row else "", os=("linux", "windows"), platforms=X86,
-                      system_cuda=not rel.extras, minor_compat=vtuple(rel.cuda)[:1] >= (11,),
-                      confirmed=rel.confirmed, notes=notes)
-            )
+            for platforms, archs in per_cpu:
+                out.append(
+                    Build("onnxruntime", rel.version, version, "gpu", info.gpu_dist, rel.python, rel.source,
+                          extras=tuple(e for e in rel.extras.split(",") if e), gpu=True, cuda=rel.cuda, cudnn=rel.cudnn,
+                          cudnn_major=int(rel.cudnn.split(".")[0]) if rel.cudnn else 0,
+                          cc_min=cc_str(row.lowest) if row else "", os=("linux", "windows"), platforms=platforms,
+                          archs=archs, ptx_jit_fails_from=rel.ptx_jit_fails_from, ptx_jit_source=rel.ptx_jit_source,
+                          system_cuda=not rel.extras, minor_compat=vtuple(rel.cuda)[:1] >= (11,),
+                          confirmed=rel.confirmed, notes=notes)
+                )
             out.append(Build("onnxruntime", rel.version, version, "cpu", info.cpu_dist, rel.python, rel.source,
                              os=ALL_OS, platforms=ANY_ARCH, confirmed=rel.confirmed))
     return out
@@ -412,6 +455,7 @@ class SourceRelease:
     build_minutes: int = 0
     confirmed: bool = True
     note: str = ""
+    checked: str = ""  # when the fact was last checked against its source (YYYY-MM-DD)
 
     def validate(self) -> None:
         _versions_ok(self.versions)
@@ -460,6 +504,7 @@ class PlainRelease:
     no_deps: bool = False
     confirmed: bool = True
     note: str = ""
+    checked: str = ""  # when the fact was last checked against its source (YYYY-MM-DD)
 
     def validate(self) -> None:
         _versions_ok(self.versions)
@@ -493,6 +538,7 @@ class ToolkitWheel:
     packages: tuple[str, ...]
     root: str  # where bin/nvcc lands, relative to site-packages
     source: str
+    checked: str = ""  # when the fact was last checked against its source (YYYY-MM-DD)
 
     def validate(self) -> None:
         if len(vtuple(self.cuda)) != 2:
@@ -502,6 +548,49 @@ class ToolkitWheel:
 @functools.lru_cache(maxsize=None)
 def toolkit_wheels() -> tuple[ToolkitWheel, ...]:
     return tuple(sorted(load_table("cuda.toml", "toolkit_wheel", ToolkitWheel), key=lambda w: vtuple(w.cuda), reverse=True))
+
+
+# --- NVIDIA Jetson (jetson.toml) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JetpackRelease:
+    l4t: int  # L4T major release (36 for R36.x)
+    jetpack: str  # JetPack major ("6")
+    cuda_major: int
+    source: str
+    checked: str = ""
+
+
+@dataclass(frozen=True)
+class JetsonRoute:
+    """What plan says for a package on a Jetson instead of a PyPI/PyTorch-index CUDA build."""
+
+    package: str
+    fix: str  # may hold {jetpack}, {cuda_major}, {cupy_dist}, {url}
+    url: str
+    blocking: str
+    source: str
+    checked: str = ""
+
+
+@functools.lru_cache(maxsize=None)
+def jetson_routes() -> dict[str, JetsonRoute]:
+    return {r.package: r for r in load_table("jetson.toml", "route", JetsonRoute)}
+
+
+@functools.lru_cache(maxsize=None)
+def jetpack_releases() -> tuple[JetpackRelease, ...]:
+    return load_table("jetson.toml", "jetpack", JetpackRelease)
+
+
+def jetpack_for(l4t: str) -> JetpackRelease | None:
+    """The JetPack major of an L4T release ("36.4.0" -> JetPack 6, CUDA 12)."""
+    major = vtuple(l4t)[:1]
+    for row in jetpack_releases():
+        if major == (row.l4t,):
+            return row
+    return None
 
 
 EXPANDERS = {

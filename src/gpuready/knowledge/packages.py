@@ -52,6 +52,16 @@ def torch_companion(name: str, torch_version: str) -> str:
     return torch_companion_uncached(name, torch_version)
 
 
+def torch_companion_on_pypi(name: str, torch_version: str) -> bool:
+    """Is the companion paired with `torch_version` one stable-ABI wheel on PyPI (installed untagged from PyPI)?"""
+    cached = _disk_cache()
+    if cached is not None and name in cached.get("pypi_pairs", {}):
+        return torch_version in cached["pypi_pairs"][name]
+    from gpuready.knowledge.package_rows import torch_releases
+
+    return any(torch_version in rel.versions and name in rel.pypi_companions for rel in torch_releases())
+
+
 
 # --- the registry --------------------------------------------------------------------------------------
 
@@ -109,7 +119,7 @@ def builds(name: str) -> tuple[Build, ...]:
 # the user's cache folder, keyed by gpuready's version and every data file's size and mtime, so an edit
 # of any data file (or an upgrade) rebuilds it. Any failure just means "no cache".
 
-CACHE_FORMAT = 2  # bump when Build's fields or the expanders change shape (the key covers data files, not code)
+CACHE_FORMAT = 3  # bump when Build's fields or the expanders change shape (the key covers data files, not code)
 _TUPLE_FIELDS = {f.name for f in dataclasses.fields(Build) if str(f.type).startswith("tuple")}
 
 
@@ -160,6 +170,7 @@ def _disk_cache() -> dict | None:
         "builds": {n: [dataclasses.asdict(b) for b in _builds_uncached(n)] for n, k in KINDS.items() if k == "wheel"},
         "info": {n: dataclasses.asdict(package_info_uncached(n)) for n in KINDS},
         "pairs": _pairs(),
+        "pypi_pairs": _pypi_pairs(),
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +183,13 @@ def _disk_cache() -> dict | None:
     except OSError:
         pass
     return data
+
+
+def _pypi_pairs() -> dict[str, list[str]]:
+    from gpuready.knowledge.package_rows import torch_releases
+
+    return {n: [v for rel in torch_releases() if n in rel.pypi_companions for v in rel.versions]
+            for n in ("torchvision", "torchaudio")}
 
 
 def _pairs() -> dict[str, dict[str, str]]:

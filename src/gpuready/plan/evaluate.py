@@ -8,11 +8,14 @@ and what would have to change (`need`) so that the planner can compute the small
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
+from gpuready.knowledge import availability
 from gpuready.knowledge import cuda as _cuda
 from gpuready.knowledge import pep440
 from gpuready.knowledge.packages import Build
+from gpuready.plan.installs import via_pypi
 from gpuready.plan.target import Target
 
 
@@ -30,6 +33,7 @@ class Verdict:
     problems: tuple[Problem, ...]
     notes: tuple[str, ...] = ()  # true but not blocking: "runs through minor-version compatibility"
     native: bool = True  # the driver supports the build's CUDA without minor-version compatibility
+    listed: bool = True  # the index is known to have this pin (data/availability.json); False: planned only when pinned
 
     @property
     def ok(self) -> bool:
@@ -47,6 +51,13 @@ cc_int = functools.lru_cache(maxsize=1024)(_cuda.cc_int)
 min_driver_for_cuda = functools.lru_cache(maxsize=1024)(_cuda.min_driver_for_cuda)
 arch_list = functools.lru_cache(maxsize=256)(_cuda.arch_list)
 toolkit_can_target = functools.lru_cache(maxsize=1024)(_cuda.toolkit_can_target)
+
+
+@functools.lru_cache(maxsize=16)
+def jetson_route(package: str):
+    from gpuready.knowledge.package_rows import jetson_routes
+
+    return jetson_routes().get(package)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -86,6 +97,52 @@ def arch_span(archs: tuple[str, ...]) -> str:
     return text + (f" + PTX {', '.join(ptx)}" if ptx else "")
 
 
+def availability_key(b: Build, t: Target) -> str:
+    """The pin this build is installed as on this target, as tools/check_knowledge.py keys data/availability.json:
+    "index|distribution[extras]|version|kind" (the PyTorch index per variant; PyPI for PyPI's own builds)."""
+    if b.source_build:
+        return f"pypi|{_canonical(b.dist)}|{b.version}|sdist"
+    extras = f"[{','.join(b.extras)}]" if b.extras else ""
+    if b.index == "pytorch" and not via_pypi(b, t):
+        index = "pytorch:stable" if b.index_style == "find-links" else f"pytorch:{b.variant}"
+        return f"{index}|{_canonical(b.dist)}{extras}|{b.version}+{b.variant}|wheel"
+    if b.index == "find-links" and b.find_links:
+        return f"find-links:{b.find_links}|{_canonical(b.dist)}{extras}|{b.version}|wheel"
+    return f"pypi|{_canonical(b.dist)}{extras}|{b.version}|wheel"
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def python_span(minors: tuple[int, ...]) -> str:
+    lo, hi = min(minors), max(minors)
+    return f"Python 3.{lo}" if lo == hi else f"Python 3.{lo}-3.{hi}"
+
+
+def _availability_checks(build: Build, t: Target, problems: list[Problem]) -> bool:
+    """False when the index is not known to have this pin at all; a Problem when it has no file for this target."""
+    if not availability.loaded():
+        return True
+    entry = availability.entry(availability_key(build, t))
+    if entry is None:
+        return False
+    minors = availability.pythons(entry, t.os, t.arch)
+    mine = int(t.python_minor.split(".")[1]) if "." in t.python_minor else -1
+    if mine in minors:
+        return True
+    where = f"{t.os} {t.arch}"
+    if minors:
+        need = f">=3.{min(minors)},<3.{max(minors) + 1}"
+        problems.append(Problem("python", f"has no file for Python {t.python_minor} on {where} on its index (files for "
+                                f"{python_span(minors)}; checked {availability.checked()})", "no_matching_distribution", need))
+    else:
+        problems.append(Problem("platform", f"has no file for {where} on its index (checked {availability.checked()})",
+                                "platform_mismatch", ""))
+    return True
+
+
 def evaluate(build: Build, t: Target) -> Verdict:
     problems: list[Problem] = []
     notes: list[str] = []
@@ -100,13 +157,21 @@ def evaluate(build: Build, t: Target) -> Verdict:
             problems.append(Problem("os", f"has no build for {t.os}", "no_matching_distribution", build.os[0]))
     if t.arch not in build.platforms:
         problems.append(Problem("platform", f"has no {t.arch} build", "platform_mismatch", build.platforms[0]))
+    listed = True
     if not python_ok(build, t.python):
         problems.append(Problem("python", f"has wheels for {describe_python(build.python)} only, not Python {t.python_minor}",
                                 "no_matching_distribution", build.python))
+    elif not problems:
+        listed = _availability_checks(build, t, problems)
+    if build.gpu and t.tegra is not None and not build.source_build:
+        route = jetson_route(build.package)
+        problems.insert(0, Problem("jetson", route.blocking if route else "its CUDA wheels are not built for a Jetson's Tegra GPU",
+                                   "platform_unsupported", "jetson"))
+        return Verdict(build, tuple(problems), tuple(notes), False, listed)
     if build.gpu:
         native = _driver_checks(build, t, problems, notes)
         _arch_checks(build, t, native, problems, notes)
-    return Verdict(build, tuple(problems), tuple(notes), native)
+    return Verdict(build, tuple(problems), tuple(notes), native, listed)
 
 
 def _driver_checks(build: Build, t: Target, problems: list[Problem], notes: list[str]) -> bool:
@@ -149,6 +214,11 @@ def _arch_checks(build: Build, t: Target, native: bool, problems: list[Problem],
                                         "arch_unsupported", ""))
                 continue
             ptx_only = build_runs_on(tuple(a for a in build.archs if a.startswith("sm_")), gpu.cc) is False
+            if ptx_only and build.ptx_jit_fails_from and cc_int(gpu.cc) >= cc_int(build.ptx_jit_fails_from):
+                ptx = ", ".join(a for a in build.archs if a.startswith("compute_"))
+                problems.append(Problem("arch", f"has no SASS for {gpu.describe()} and JIT-compiling its PTX ({ptx}) fails "
+                                        f"there (CUDA_ERROR_INVALID_PTX: {build.ptx_jit_source})", "arch_unsupported", ""))
+                continue
         else:
             if build.cc_min and cc_int(gpu.cc) < cc_int(build.cc_min):
                 what = "toolkit cannot build" if build.source_build else "runs on compute capability"

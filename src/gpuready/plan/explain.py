@@ -94,11 +94,11 @@ def chosen_line(v: Verdict, t: Target) -> str:
 def driver_context(t: Target) -> str:
     if not t.driver:
         return ""
-    from gpuready.plan.evaluate import min_driver_for_cuda
+    from gpuready.knowledge.cuda import minor_compat_floor
 
     majors = []
     for major in (13, 12, 11):
-        floor = min_driver_for_cuda(f"{major}.0", t.driver_os)
+        floor = minor_compat_floor(major, t.driver_os)
         if floor:
             ok = vtuple(t.driver) >= vtuple(floor)
             majors.append(f"CUDA {major}.x {'runs' if ok else 'needs'} >= {floor}")

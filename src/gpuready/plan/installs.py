@@ -29,6 +29,8 @@ def via_pypi(build: Build, t: Target) -> bool:
     """Is this build the one PyPI itself serves here (so the user's own index can provide it)?"""
     if build.index != "pytorch":
         return True
+    if t.arch == "aarch64":
+        return build.pypi_aarch64 and t.os == "linux"
     if t.arch != "x86_64":
         return False
     return (build.pypi_default and t.os == "linux") or (build.pypi_windows and t.os == "windows")
@@ -84,7 +86,7 @@ def install_for(build: Build, t: Target, idx: IndexConfig, companions: tuple[str
         argv += ["--find-links", build.find_links]
     argv += user_index_args(idx, primary=True)
     if build.index == "pytorch":
-        reasons.append(f"PyPI's {build.dist} {build.version} for {'Windows' if t.os == 'windows' else 'Linux x86_64'} is the {build.variant} build, so it comes "
+        reasons.append(f"PyPI's {build.dist} {build.version} for {'Windows' if t.os == 'windows' else 'Linux ' + t.arch} is the {build.variant} build, so it comes "
                        f"from {'your index ' + idx.index_url if idx.custom_index else 'PyPI'}")
     elif idx.custom_index and not idx.no_index:
         reasons.append(f"from your index {idx.index_url} ({idx.origin})")
@@ -95,7 +97,7 @@ def system_requirements(build: Build, t: Target) -> tuple[dict, list[str]]:
     """What a build that uses a system CUDA/cuDNN needs installed, and whether this machine has it."""
     if not (build.gpu and build.system_cuda):
         return {}, []
-    from gpuready.plan.evaluate import cuda_mm, vtuple
+    from gpuready.knowledge.cuda import cuda_mm, vtuple
 
     need_cuda = cuda_mm(build.cuda)
     need_cudnn = build.cudnn

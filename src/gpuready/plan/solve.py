@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from gpuready.plan.evaluate import cuda_mm, vtuple
 from gpuready.knowledge import pep440
-from gpuready.knowledge.packages import KINDS, Build, builds, package_info, torch_companion
+from gpuready.knowledge.packages import KINDS, Build, builds, package_info, torch_companion, torch_companion_on_pypi
 from gpuready.machine import Machine
 from gpuready.plan import explain
 from gpuready.plan.evaluate import Verdict, evaluate
@@ -49,6 +49,7 @@ class Candidates:
     request: Request
     verdicts: list[Verdict]  # every build the request allows, newest first, with its static verdict
     excluded: list[tuple[Build, str]] = field(default_factory=list)  # builds the request itself rules out
+    unlisted: list[Build] = field(default_factory=list)  # builds with no file confirmed on their index (planned only when pinned)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -60,6 +61,42 @@ class Candidates:
 
 
 # --- candidates ------------------------------------------------------------------------------------
+
+
+def companion_fixes(verdicts: list[Verdict], t: Target) -> list[str]:
+    """torch builds that only a companion's missing files rule out: the Python that has them, or no companion."""
+    out: list[str] = []
+    for v in verdicts:
+        comp = [p for p in v.problems if p.kind == "companion"]
+        if comp and len(comp) == len(v.problems):
+            for p in comp:
+                if p.need:
+                    py = explain.nearest_python(p.need, t.python)
+                    if py:
+                        out.append(f"use Python {py} (gets {v.build.label}; {p.text.removeprefix('needs ')})")
+            out.append(f"plan torch without {', '.join(sorted({p.text.split()[1] for p in comp}))} "
+                       f"(gets {v.build.label})")
+            break
+    return out
+
+
+def jetson_fixes(name: str, t: Target) -> list[str]:
+    """On a Jetson: NVIDIA's own route for this package (data/jetson.toml), with the board's JetPack filled in."""
+    if t.tegra is None:
+        return []
+    from gpuready.knowledge.package_rows import jetpack_for, jetson_routes
+
+    route = jetson_routes().get(name)
+    if route is None:
+        return []
+    jp = jetpack_for(t.tegra.l4t) if t.tegra.l4t else None
+    cuda_major = jp.cuda_major if jp else 0
+    cupy_dist = {10: "cupy-cuda102", 11: "cupy-cuda11x", 12: "cupy-cuda12x", 13: "cupy-cuda13x"}.get(cuda_major, "the cupy-cudaXX package of its CUDA")
+    text = route.fix.format(jetpack=jp.jetpack if jp else "(the one on this board)", cuda_major=cuda_major or "?",
+                            cupy_dist=cupy_dist, url=route.url)
+    board = t.tegra.model or "this Jetson"
+    release = f" (L4T R{t.tegra.l4t})" if t.tegra.l4t else ""
+    return [f"on {board}{release}: {text}"]
 
 
 def _exact_pin(req: Request) -> str:
@@ -86,13 +123,17 @@ def candidates(req: Request, t: Target, ctx: SourceContext) -> Candidates:
         spec_req = dataclasses.replace(req, specifier=f"=={pin}")
     allowed = [b for b in all_builds if spec_req.allows(b.version)]
     if not allowed and pin:
-        # A patch release the data does not list: plan it like the newest known release of its series.
+        # A patch release the data does not list: plan it like the nearest known release of its major.minor
+        # (the newest one before it, else the oldest one after it: jax 0.7.0 is like 0.7.1, not like 0.7.2,
+        # whose cuda13 plugin 0.7.0 never had).
         series = ".".join(pin.split(".")[:2])
         same = [b for b in all_builds if b.version.startswith(series + ".") or b.series == series]
         if same:
-            newest = max(b.key for b in same)
+            want = pep440.version(pin)
+            before = [b.key for b in same if b.key <= want]
+            nearest = max(before) if before else min(b.key for b in same)
             allowed = [dataclasses.replace(b, version=pin, notes=b.notes + (f"{req.name} {pin} is not in gpuready's data; planned like {b.version}",))
-                       for b in same if b.key == newest]
+                       for b in same if b.key == nearest]
     kept = {(a.series, a.variant, a.version) for a in allowed} | {id(a) for a in allowed}
     for b in all_builds:
         if id(b) not in kept and (b.series, b.variant, b.version) not in kept:
@@ -108,7 +149,12 @@ def candidates(req: Request, t: Target, ctx: SourceContext) -> Candidates:
         if why:
             c.excluded.append((b, why))
             continue
-        c.verdicts.append(evaluate(b, t))
+        v = evaluate(b, t)
+        if not v.listed and not pin:
+            # The checker found no file for this pin on its index (or could not look): not planned unless asked for.
+            c.unlisted.append(b)
+            continue
+        c.verdicts.append(v)
     return c
 
 
@@ -220,6 +266,10 @@ def make_plan(
     ctx = SourceContext()
     main = [r for r in reqs if r.name not in COMPANIONS and KINDS[r.name] in ("wheel", "source")]
     cands = [candidates(r, t, ctx) for r in main]
+    wanted = [r.name for r in reqs if r.name in COMPANIONS]
+    for c in cands:
+        if c.name == "torch" and wanted:
+            c.verdicts = [_with_companions(v, wanted, t, idx) for v in c.verdicts]
     pypi_here = t.os == "linux" and t.arch == "x86_64"
     (major, cudnn), picks = choose(cands, pypi_here)
     solo = {c.name: choose([c], pypi_here)[1][c.name] for c in cands} if len(cands) > 1 else dict(picks)
@@ -349,7 +399,7 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
     if v is None:
         blocking, label = explain.blocking_text(r.name, c.verdicts, t) if c.verdicts else (
             f"no {r.name} release matches {r.raw}", "no_matching_distribution")
-        fixes = [f.text for f in explain.fixes_for(r.name, c.verdicts, t)]
+        fixes = jetson_fixes(r.name, t) or [f.text for f in explain.fixes_for(r.name, c.verdicts, t)] + companion_fixes(c.verdicts, t)
         if c.excluded and not c.verdicts:
             fixes.append(f"relax your requirement {r.raw}")
         if r.name == "cupy" and not any(not x.build.gpu for x in c.verdicts):
@@ -404,7 +454,7 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
     blocked = None
     if t.has_gpu and not b.gpu:
         gpu_v = c.gpu()
-        fixes = [f.text for f in explain.fixes_for(r.name, gpu_v, t)]
+        fixes = jetson_fixes(r.name, t) or [f.text for f in explain.fixes_for(r.name, gpu_v, t)] + companion_fixes(gpu_v, t)
         if solo is not None and picks.get(r.name) is None:
             others = [n for n, p in picks.items() if p is not None]
             fixes.insert(0, f"drop {', '.join(others)} or plan {r.name} in its own environment (alone it gets {solo.build.label})")
@@ -414,6 +464,13 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
             blocking, label = explain.blocking_text(r.name, gpu_v, t)
         if c.excluded and any(x.gpu for x, _ in c.excluded):
             fixes.append(f"relax your requirement {r.raw}")
+        if t.tegra is not None and jetson_fixes(r.name, t):
+            from gpuready.knowledge.package_rows import jetson_routes
+
+            blocking, label = f"on a Jetson: {jetson_routes()[r.name].blocking}", "platform_unsupported"
+        if not gpu_v and KINDS[r.name] == "source" and t.os == "windows" and info.no_toolkit_fix:
+            blocking = f"no CUDA toolkit on this machine can build {info.display} with CUDA"
+            fixes.insert(0, info.no_toolkit_fix)
         if not fixes:
             fixes.append(explain.fallback_fix(r.name, label, gpu_v, t))
         blocked = Blocked(r.name, blocking, fixes[0], tuple(fixes), label)
@@ -439,25 +496,88 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
     return plan, blocked
 
 
+def companion_install(name: str, b: Build, t: Target, idx: IndexConfig) -> tuple[str, list[str], str | None, bool, list[str]] | None:
+    """How torchvision/torchaudio is installed next to torch build `b`: (version, argv, index_url, tagged, reasons).
+
+    Paired releases built per variant come from the same index as torch (torchvision with the `+cuXY`
+    tag); a stable-ABI release that serves every variant (torchaudio 2.11.1, torchvision 0.29.2) is
+    one wheel on PyPI and comes from the user's index, untagged. None when the data pairs none.
+    """
+    version = torch_companion(name, b.version)
+    if not version:
+        return None
+    if torch_companion_on_pypi(name, b.version):
+        comp = dataclasses.replace(b, package=name, dist=name, version=version, extras=(), index="pypi", local_tag=False,
+                                   index_style="", no_deps=False, source_build=False)
+        argv, index_url, reasons = install_for(comp, t, idx)
+        why = (f"{name} {version} is one wheel on PyPI for every torch build (stable ABI, Requires-Dist torch>={b.series}): "
+               f"installed from {'your index' if idx.custom_index else 'PyPI'}, not per {b.variant}")
+        return version, argv, index_url, False, [why, *reasons]
+    # torchaudio wheels on the PyTorch index carry no local tag in the pinned commands of most eras.
+    tagged = name == "torchvision" and b.local_tag and not via_pypi(b, t)
+    comp = dataclasses.replace(b, package=name, dist=name, version=version, extras=(), local_tag=tagged)
+    argv, index_url, reasons = install_for(comp, t, idx)
+    if not tagged and argv[:2] == ["pip", "install"]:
+        argv = [a if not a.startswith(f"{name}==") else f"{name}=={version}" for a in argv]
+    why = f"{name} {version} is the release paired with torch {b.version}; it must come from the same {b.variant} build as torch"
+    return version, argv, index_url, tagged, [why, *reasons]
+
+
+def _with_companions(v: Verdict, names: list[str], t: Target, idx: IndexConfig) -> Verdict:
+    """A torch build whose requested torchvision/torchaudio has no file for this Python/platform does not fit
+    (torch 1.13 has Python 3.11 wheels, torchvision 0.14 does not): say so on the torch build."""
+    from gpuready.knowledge import availability
+    from gpuready.plan.evaluate import Problem, python_span
+
+    if not availability.loaded():
+        return v
+    extra: list[Problem] = []
+    for name in names:
+        found = companion_install(name, v.build, t, idx)
+        if found is None:
+            continue
+        version, argv, _, tagged, _ = found
+        key = _companion_key(name, version, v.build, t, tagged, argv)
+        entry = availability.entry(key)
+        if entry is None:
+            continue  # not known either way (an unconfirmable index): the torch build decides
+        minors = availability.pythons(entry, t.os, t.arch)
+        mine = int(t.python_minor.split(".")[1])
+        if mine not in minors:
+            what = python_span(minors) if minors else f"no {t.os} {t.arch}"
+            extra.append(Problem("companion", f"needs {name} {version}, which has files for {what} only, not Python "
+                                 f"{t.python_minor}", "no_matching_distribution",
+                                 f">=3.{min(minors)},<3.{max(minors) + 1}" if minors else ""))
+    if not extra:
+        return v
+    return dataclasses.replace(v, problems=v.problems + tuple(extra))
+
+
+def _companion_key(name: str, version: str, b: Build, t: Target, tagged: bool, argv: list[str]) -> str:
+    from gpuready.plan.evaluate import _canonical
+
+    if "--index-url" in argv or "--extra-index-url" in argv or "--find-links" in argv:
+        urls = [argv[i + 1] for i, a in enumerate(argv) if a in ("--index-url", "--extra-index-url", "--find-links")]
+        py_url = next((u for u in urls if "download.pytorch.org" in u), "")
+        if py_url:
+            index = "pytorch:stable" if py_url.endswith("torch_stable.html") else "pytorch:" + py_url.rstrip("/").rsplit("/", 1)[1]
+            pinned = next((a.split("==", 1)[1] for a in argv if a.startswith(f"{name}==")), version)
+            return f"{index}|{_canonical(name)}|{pinned}|wheel"
+    return f"pypi|{_canonical(name)}|{version}|wheel"
+
+
 def _companion_plan(r: Request, plans: list[PackagePlan], torch_v: Verdict | None, t: Target, idx: IndexConfig) -> PackagePlan:
     torch_plan = next((p for p in plans if p.name == "torch"), None)
     if torch_v is None or torch_plan is None or torch_plan.version is None:
         return PackagePlan(r.name, None, "none", False, (), ("no torch build fits here, so no matching " + r.name,))
     b = torch_v.build
-    version = torch_companion(r.name, b.version)
-    if not version:
+    found = companion_install(r.name, b, t, idx)
+    if found is None:
         return PackagePlan(r.name, None, b.variant, b.gpu, (), (f"gpuready has no {r.name} version paired with torch {b.version}",))
+    version, argv, index_url, tagged, reasons = found
     if r.specifier and not r.allows(version):
         return PackagePlan(r.name, None, b.variant, b.gpu, (), (f"{r.name} {version} is the release paired with torch {b.version}, "
                                                               f"which your requirement {r.raw} excludes",))
-    # torchaudio wheels on the PyTorch index carry no local tag in the pinned commands of most eras.
-    tagged = r.name == "torchvision" and b.local_tag and not via_pypi(b, t)
-    comp = dataclasses.replace(b, dist=r.name, version=version, extras=())
-    argv, index_url, idx_reasons = install_for(dataclasses.replace(comp, local_tag=tagged), t, idx)
-    if not tagged and argv[:2] == ["pip", "install"]:
-        argv = [a if not a.startswith(f"{r.name}==") else f"{r.name}=={version}" for a in argv]
-    reasons = [f"{r.name} {version} is the release paired with torch {b.version}; it must come from the same "
-               f"{b.variant} build as torch"] + idx_reasons
     return PackagePlan(r.name, version, b.variant, b.gpu, tuple(argv), tuple(reasons), index_url=index_url, dist=r.name,
                        label=f"{r.name} {version}" + (f"+{b.variant}" if tagged else ""), cuda=torch_plan.cuda,
                        requested=not r.implied_by, source=b.source)
@@ -465,7 +585,8 @@ def _companion_plan(r: Request, plans: list[PackagePlan], torch_v: Verdict | Non
 
 def _plain_plan(r: Request, t: Target, idx: IndexConfig, plans: list[PackagePlan]) -> tuple[PackagePlan, Blocked | None]:
     info = package_info(r.name)
-    c = Candidates(r, [evaluate(b, t) for b in builds(r.name) if r.allows(b.version)])
+    pinned = bool(_exact_pin(r))
+    c = Candidates(r, [v for v in (evaluate(b, t) for b in builds(r.name) if r.allows(b.version)) if v.listed or pinned])
     v = pick_cpu(c)
     if v is None:
         return (PackagePlan(r.name, None, "none", False, (), (f"no {r.name} release fits Python {t.python} ({r.raw})",)),

@@ -50,12 +50,17 @@ class Target:
     nvidia_devices: int  # GPUs seen on the PCI bus with or without a driver
 
     @property
+    def tegra(self):
+        """The Jetson facts (machine.Tegra) when this is an NVIDIA Jetson board, else None."""
+        return getattr(self.machine, "tegra", None)
+
+    @property
     def python_minor(self) -> str:
         return ".".join(self.python.split(".")[:2])
 
     @property
     def has_gpu(self) -> bool:
-        return bool(self.gpus) or self.nvidia_devices > 0
+        return bool(self.gpus) or self.nvidia_devices > 0 or self.tegra is not None
 
     @property
     def driver_os(self) -> str:
@@ -144,10 +149,13 @@ def apply_overrides(
         if os_name != m.os.system:
             # Toolkits, cuDNN copies and compilers of another OS say nothing about this one.
             arch = "arm64" if os_name == "macos" and m.os.arch in ("arm64", "aarch64") else (m.os.arch or "x86_64")
-            changes.update(os=OSInfo(system=os_name, arch=arch), toolkits=(), cudnns=(), compilers=(), cmake="")
+            changes.update(os=OSInfo(system=os_name, arch=arch), toolkits=(), cudnns=(), compilers=(), cmake="", tegra=None)
+            # The interpreter's platform tag belongs to the old OS too: a build planned for Windows must not be
+            # tagged linux_x86_64 (build settings and wheel names read it).
+            changes["python"] = dataclasses.replace(m.python, platform_tag=platform_tag_for(os_name, arch))
     if python:
         version = parse_python(python)
-        changes["python"] = dataclasses.replace(m.python, version=version)
+        changes["python"] = dataclasses.replace(changes.get("python", m.python), version=version)
     if gpus:
         changes["gpus"] = tuple(parse_gpu(g, i) for i, g in enumerate(gpus))
     if driver:
@@ -170,6 +178,21 @@ def apply_overrides(
         note += (", " if note else "") + "gpu=" + "+".join(gpus)
     changes["description"] = (desc + "; " if desc else "") + f"plan overrides: {note}"
     return dataclasses.replace(m, **changes)
+
+
+PLATFORM_TAGS = {
+    ("linux", "x86_64"): "linux_x86_64",
+    ("linux", "aarch64"): "linux_aarch64",
+    ("windows", "x86_64"): "win_amd64",
+    ("windows", "arm64"): "win_arm64",
+    ("macos", "arm64"): "macosx_11_0_arm64",
+    ("macos", "x86_64"): "macosx_10_9_x86_64",
+}
+
+
+def platform_tag_for(os_name: str, arch: str) -> str:
+    """The platform tag a CPython of this OS/CPU reports (as probe.pyenv.platform_tag writes it)."""
+    return PLATFORM_TAGS.get((os_name, arch), f"{os_name}_{arch}")
 
 
 def driver_at_least(driver: str, floor: str) -> bool:

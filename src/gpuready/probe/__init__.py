@@ -12,6 +12,7 @@ from gpuready.probe.cudnn import probe_cudnn
 from gpuready.probe.driver import probe_driver
 from gpuready.probe.frameworks import probe_frameworks
 from gpuready.probe.pyenv import probe_os, python_facts
+from gpuready.probe.tegra import jetson_gpu, probe_tegra
 from gpuready.probe.toolkits import probe_toolkits
 from gpuready.proc import in_parallel
 
@@ -42,8 +43,13 @@ def probe_machine(
         lambda: probe_frameworks(sys_path, python or None, only=only, timeout=timeout, real_op=real_op) if want_frameworks else (),
     ])
     notes.extend(driver_notes)
+    os_info = probe_os()
+    tegra = probe_tegra() if os_info.system == "linux" and os_info.arch == "aarch64" else None
+    if tegra is not None and not gpus:  # integrated GPU: no PCI device, often no NVML
+        gpu = jetson_gpu(tegra)
+        gpus = (gpu,) if gpu else gpus
     return Machine(
-        os=probe_os(),
+        os=os_info,
         python=py,
         gpus=gpus,
         driver=driver,
@@ -56,4 +62,5 @@ def probe_machine(
         hostname=socket.gethostname(),
         probed_at=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         gpuready_version=__version__,
+        tegra=tegra,
     )
