@@ -10,6 +10,7 @@ passing it on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -82,8 +83,12 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
     input_text: str | None = None,
+    max_output: int | None = None,
 ) -> Result:
-    """Run `argv`, return its output; never raises, never outlives `timeout` seconds (plus a kill)."""
+    """Run `argv`, return its output; never raises, never outlives `timeout` seconds (plus a kill).
+
+    `max_output`: keep at most this many bytes of each stream (the rest is read and dropped), for tools
+    whose output is parsed, not shown: a broken nvidia-smi printing 200 MB must not take 1 GB of memory."""
     import time
 
     argv = tuple(str(a) for a in argv)
@@ -108,6 +113,11 @@ def run(
     except OSError as exc:
         return Result(argv, None, start_error=f"{argv[0]}: {exc.strerror or exc}")
     try:
+        if max_output is not None:
+            out, err, over_time = _communicate_capped(proc, input_text, timeout, max_output)
+            if over_time:
+                return Result(argv, None, _text(out), _text(err), timed_out=True, seconds=time.monotonic() - start)
+            return Result(argv, proc.returncode, _text(out), _text(err), seconds=time.monotonic() - start)
         out, err = proc.communicate(input=input_text.encode() if input_text is not None else None, timeout=timeout)
     except subprocess.TimeoutExpired:
         kill_tree(proc)
@@ -122,6 +132,45 @@ def run(
         kill_tree(proc)
         raise
     return Result(argv, proc.returncode, _text(out), _text(err), seconds=time.monotonic() - start)
+
+
+def _communicate_capped(proc: subprocess.Popen, input_text: str | None, timeout: float, cap: int) -> tuple[bytes, bytes, bool]:
+    """communicate(), keeping at most `cap` bytes per stream; (stdout, stderr, timed out). Kills on timeout."""
+    import threading
+    import time
+
+    kept: dict[str, bytearray] = {"out": bytearray(), "err": bytearray()}
+
+    def drain(stream, key: str) -> None:
+        buf = kept[key]
+        with contextlib.suppress(OSError, ValueError):
+            while True:
+                chunk = stream.read1(1 << 16) if hasattr(stream, "read1") else stream.read(1 << 16)
+                if not chunk:
+                    break
+                if len(buf) < cap:
+                    buf += chunk[: cap - len(buf)]
+
+    threads = [threading.Thread(target=drain, args=(proc.stdout, "out"), daemon=True),
+               threading.Thread(target=drain, args=(proc.stderr, "err"), daemon=True)]
+    for t in threads:
+        t.start()
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):
+            proc.stdin.write((input_text or "").encode())
+            proc.stdin.close()
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        kill_tree(proc)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+    for t in threads:  # a grandchild holding the pipe open must not keep us here
+        t.join(timeout=max(0.1, min(5.0, deadline - time.monotonic() + 1)))
+    return bytes(kept["out"]), bytes(kept["err"]), timed_out
 
 
 def kill_tree(proc: subprocess.Popen) -> None:

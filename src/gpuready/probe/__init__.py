@@ -33,8 +33,9 @@ def probe_machine(
             probe_frameworks, sys_path, python or None, only=only, timeout=timeout
         ) if frameworks and sys_path else None
         drv_future = pool.submit(probe_driver)
-        tk_future = pool.submit(probe_toolkits, py.site_packages)
-        cc_future = pool.submit(probe_compilers)
+        tool_notes: list[ProbeNote] = []  # a hung nvcc or compiler (list.append is thread-safe)
+        tk_future = pool.submit(probe_toolkits, py.site_packages, notes=tool_notes)
+        cc_future = pool.submit(probe_compilers, notes=tool_notes)
         cmake_future = pool.submit(probe_cmake)
         driver, gpus, driver_notes = drv_future.result()
         toolkits = tk_future.result()
@@ -42,6 +43,7 @@ def probe_machine(
         cmake = cmake_future.result()
         fws = fw_future.result() if fw_future else ()
     notes.extend(driver_notes)
+    notes.extend(tool_notes)
     return Machine(
         os=probe_os(),
         python=py,
