@@ -199,6 +199,35 @@ def _silence_stdout(name: str = "stdout") -> None:
 
 # --- helpers shared by the stage commands ---------------------------------------------------
 
+class Seconds(click.ParamType):
+    """A time limit in seconds: a finite number from `minimum` up to a week, for every --timeout.
+
+    0, negative, nan and inf are refused (exit 2): a zero limit would call every framework "hung",
+    an infinite one would let a wedged driver hang gpuready for ever."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float = 1.0, maximum: float = 7 * 24 * 3600.0) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value, param, ctx) -> float:
+        import math
+
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or not self.minimum <= number <= self.maximum:
+            self.fail(f"{value!r}: give a number of seconds from {self.minimum:g} to {self.maximum:g}", param, ctx)
+        return number
+
+
+SECONDS = Seconds()
+
 machine_option = click.option(
     "--machine",
     "machine_file",

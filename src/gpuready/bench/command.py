@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.cli import python_option
+from gpuready.cli import SECONDS, python_option
 
 # Accepted only to refuse it clearly: real work needs this machine, not a saved one.
 machine_option = click.option("--machine", "machine_file", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
@@ -59,7 +59,7 @@ def print_bench(results, rows, con, *, python: str = "") -> None:
 @click.option("--quick", is_flag=True, help="Smaller workloads (seconds instead of a minute per framework).")
 @click.option("--repeats", type=click.IntRange(min=1, max=1000), default=10, show_default=True, help="Timed runs per workload and device (the median is reported).")
 @click.option("--warmup", type=click.IntRange(min=0, max=100), default=2, show_default=True, help="Untimed runs first.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True, help="Seconds each framework's bench may take.")
+@click.option("--timeout", type=SECONDS, default=600.0, show_default=True, help="Seconds each framework's bench may take.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="dlib's mmod_human_face_detector.dat.")
 @click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A photo with a face for the dlib/face_recognition workloads.")
 @click.option("--cpu-python", type=str, default=None, help="An interpreter with a CPU-only dlib: times dlib/face_recognition on the CPU for their speedup.")

@@ -80,14 +80,27 @@ def parse_archs(values: list[str] | tuple[str, ...] | str | None) -> list[str]:
         for item in re.split(r"[,;\s]+", str(chunk).strip()):
             if not item:
                 continue
-            m = re.fullmatch(r"(?:sm_|compute_)?(\d+)(?:\.(\d+))?[af]?", item.strip().lower())
+            m = re.fullmatch(r"(?:sm_|compute_)?(\d{1,3})(?:\.(\d))?[af]?", item.strip().lower())
             if not m:
                 raise BuildSettingsError(f"not a CUDA architecture: {item!r} (use 8.6, 86 or sm_86)")
             num = int(m.group(1)) * 10 + int(m.group(2)) if m.group(2) is not None else int(m.group(1))
-            if num < 10:  # "9" -> 9.0
+            if num < 10 and m.group(2) is None:  # "9" -> 9.0
                 num *= 10
+            known = known_archs()
+            if num not in known:
+                raise BuildSettingsError(f"{item!r} is not a compute capability any NVIDIA GPU has "
+                                         f"(known: {cc_str(min(known))} to {cc_str(max(known))}, e.g. 8.6, 9.0)")
             out.add(num)
     return [cc_str(n) for n in sorted(out)]
+
+
+def known_archs() -> frozenset[int]:
+    """Every compute capability some nvcc can target or some known GPU has (86 for 8.6)."""
+    from gpuready.knowledge.cuda import arch_support, gpu_models
+
+    known = {sm for row in arch_support() for sm in row.sm}
+    known |= {cc_int(g.cc) for g in gpu_models() if getattr(g, "cc", "")}
+    return frozenset(known)
 
 
 def machine_archs(machine: Machine) -> list[str]:

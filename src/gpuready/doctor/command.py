@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from gpuready.cli import get_machine, machine_option, python_option
+from gpuready.cli import SECONDS, get_machine, machine_option, python_option
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help='Print {"machine": ..., "findings": [...]} as JSON.')
 @click.option("--markdown", is_flag=True, help="Print a Markdown report for a bug report.")
 @click.option("--verify", "run_verify", is_flag=True, help="Also run a real kernel through each framework (gpuready verify).")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds each framework import may take.")
+@click.option("--timeout", type=SECONDS, default=60.0, show_default=True, help="Seconds each framework import may take.")
 @machine_option
 @python_option
 def doctor(as_json: bool, markdown: bool, run_verify: bool, timeout: float, machine_file: Path | None, python: str | None) -> None:

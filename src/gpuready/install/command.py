@@ -14,7 +14,7 @@ from typing import Sequence
 
 import click
 
-from gpuready.cli import machine_option
+from gpuready.cli import SECONDS, machine_option
 
 
 class BadInput(click.ClickException):
@@ -33,23 +33,15 @@ def _net_options(index_url: str | None, mirror: str | None, retries: int, net_ti
 
 
 def _archs(text: str | None) -> tuple[str, ...]:
+    """--cuda-arch "8.6,9.0" -> ("8.6", "9.0"); the same reading and checks as `gpuready build`."""
     if not text:
         return ()
-    out = []
-    for part in text.replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        norm = part.replace("sm_", "")
-        if "." not in norm and norm.isdigit() and len(norm) >= 2:
-            norm = f"{norm[:-1]}.{norm[-1]}"
-        try:
-            major, minor = norm.split(".")
-            int(major), int(minor)
-        except ValueError:
-            raise BadInput(f"--cuda-arch: {part!r} is not a compute capability (like 8.6 or 9.0)") from None
-        out.append(norm)
-    return tuple(out)
+    from gpuready.build.settings import BuildSettingsError, parse_archs
+
+    try:
+        return tuple(parse_archs(text))
+    except BuildSettingsError as exc:
+        raise BadInput(f"--cuda-arch: {exc}") from None
 
 
 class TerminalUI:
@@ -107,7 +99,7 @@ class TerminalUI:
 @click.option("--rebuild", is_flag=True, help="Build from source even when the wheel cache has a matching wheel.")
 @click.option("--retries", type=int, default=0, help="Retries per download (default 5).")
 @click.option("--net-timeout", type=int, default=0, help="Network timeout in seconds (default 60).")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds each framework probe/verify may take.")
+@click.option("--timeout", type=SECONDS, default=120.0, show_default=True, help="Seconds each framework probe/verify may take.")
 @click.option("--recover", is_flag=True, help="Only undo an install that was killed half-way in this environment, then exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (progress stays on stderr).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.cli import get_machine, machine_option
+from gpuready.cli import SECONDS, get_machine, machine_option
 
 FORMATS = ("text", "json", "requirements", "script")
 
@@ -31,7 +31,7 @@ FORMATS = ("text", "json", "requirements", "script")
 @click.option("--mirror", metavar="URL",
               help="Mirror of the PyTorch wheel index, replacing https://download.pytorch.org/whl ({variant} is replaced by cu126 etc.).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the output to this file.")
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds the machine probe may take.")
+@click.option("--timeout", type=SECONDS, default=30.0, show_default=True, help="Seconds the machine probe may take.")
 def plan(packages: tuple[str, ...], as_json: bool, fmt: str, machine_file: Path | None, os_name: str | None,
          python: str | None, driver: str | None, gpus: tuple[str, ...], index_url: str | None, mirror: str | None,
          output: Path | None, timeout: float) -> None:
