@@ -92,6 +92,13 @@ def run() -> None:
     from gpuready.textsafe import setup_streams
 
     setup_streams()  # any console encoding works; control characters from outside are shown escaped
+    from gpuready.paths import env_problems
+
+    problems = env_problems()
+    if problems:
+        for line in problems:
+            click.echo(f"gpuready: {line}", err=True)
+        sys.exit(2)
     code = _run_main()
     sys.exit(_flush_stdout(code))
 

@@ -82,9 +82,13 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, quic
             require_matplotlib()
         except PlotUnavailable as exc:
             raise click.UsageError(str(exc)) from None
-        folder = plot_file.parent if str(plot_file.parent) else Path(".")
-        if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise click.UsageError(f"--plot: cannot write into {folder}")
+        from gpuready.bench.plot import plot_format_problem
+        from gpuready.paths import writable_file_problem
+
+        # before the bench runs for minutes: a chart that cannot be written must not cost the results
+        problem = writable_file_problem(plot_file) or plot_format_problem(plot_file)
+        if problem:
+            raise click.UsageError(f"--plot {problem}")
     if cpu_python is not None and not (shutil.which(cpu_python) or os.path.isfile(cpu_python)):
         raise click.UsageError(f"--cpu-python: no interpreter at {cpu_python}")
     machine = local_machine(python)
@@ -103,21 +107,30 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, quic
     )
     rows = rows_from(results)
     head = header(machine)
+    plot_error = ""
     if plot_file is not None:
         from gpuready.bench.plot import plot_speedups
 
         gpu = ", ".join(g["name"] for g in head["gpus"]) or "no GPU"
-        plot_speedups(rows, plot_file, title=f"GPU speedup over the CPU — {gpu}", subtitle=f"gpuready bench, {head['date'][:10]}, {machine.hostname}; driver {machine.driver.version or '-'}")
+        try:
+            plot_speedups(rows, plot_file, title=f"GPU speedup over the CPU — {gpu}", subtitle=f"gpuready bench, {head['date'][:10]}, {machine.hostname}; driver {machine.driver.version or '-'}")
+        except (OSError, ValueError, RuntimeError) as exc:  # the results are still printed, then this
+            plot_error = f"--plot {plot_file}: the chart could not be written ({getattr(exc, 'strerror', None) or exc})"
     if as_json:
         payload = {**head, "rows": [r.to_dict() for r in rows], "results": [r.to_dict() for r in results]}
         if plot_file is not None:
-            payload["plot"] = str(plot_file)
+            payload["plot"] = str(plot_file) if not plot_error else None
+            if plot_error:
+                payload["plot_error"] = plot_error
         click.echo(json.dumps(payload, indent=2))
     else:
         from gpuready.report.terminal import console
 
         con = console()
         print_bench(results, rows, con, python=machine.python.executable)
-        if plot_file is not None:
-            con.print(f"chart: {plot_file}")
+        if plot_file is not None and not plot_error:
+            con.print(f"chart: {plot_file}", markup=False)
+    if plot_error:
+        click.echo(f"gpuready: {plot_error}", err=True)
+        sys.exit(1)
     sys.exit(0 if rows and all(r.ok for r in results) else 1)

@@ -230,12 +230,13 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     from gpuready.report.terminal import console
 
     net = _net_options(index_url, mirror, retries, net_timeout)
+    from gpuready.paths import writable_dir_problem
+
     if dest.exists() and not dest.is_dir():
         raise BadInput(f"{dest}: not a folder")
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BadInput(f"{dest}: cannot create this folder ({exc.strerror or exc})") from None
+    problem = writable_dir_problem(dest)  # before pip runs for minutes
+    if problem:
+        raise BadInput(problem)
     machine = get_machine(machine_file, python)
     try:
         plan = load_plan_file(plan_file) if plan_file is not None else make_plan_dict(machine, packages, net)
