@@ -304,6 +304,10 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
         from gpuready.probe import probe_machine
 
         machine = probe_machine(base_python if create else target, timeout=opts.timeout)
+        if not machine.python.version:  # not a working interpreter: bad input, not a plan for "Python 3"
+            why = next((n.message for n in machine.notes if n.subject == "python"), "it did not answer")
+            flag = "--python" if opts.python and not create else "the interpreter"
+            raise InstallError(f"{flag} {base_python if create else target}: not a working Python interpreter ({why})")
 
     # the plan
     if opts.plan_file is not None:

@@ -48,10 +48,13 @@ def plan(packages: tuple[str, ...], as_json: bool, fmt: str, machine_file: Path 
         requests = parse_requests(list(packages))
     except RequestError as exc:
         raise click.UsageError(str(exc)) from None
-    py_version = python if python and re.fullmatch(r"3(\.\d+){1,2}", python.strip()) else None
+    py_version = python.strip() if python and re.fullmatch(r"3(\.\d+){1,2}", python.strip()) else None
     interpreter = python if python and not py_version else None
+    if interpreter and re.fullmatch(r"\d+(\.\d+)*", interpreter.strip()):
+        raise click.UsageError(f"--python {interpreter}: gpuready plans for Python 3 (give a version like 3.12, or an interpreter's path)")
     if interpreter and machine_file is not None:
-        raise click.UsageError("--python PATH probes an interpreter; it cannot be combined with --machine")
+        raise click.UsageError(f"--python {interpreter}: not a Python version like 3.12; an interpreter's path (which is probed) "
+                               "cannot be combined with --machine")
     for url, flag in ((index_url, "--index-url"), (mirror, "--mirror")):
         if url is not None and not re.match(r"^(https?|file)://\S+$", url):
             raise click.UsageError(f"{flag} {url!r}: expected an http(s):// or file:// URL")
