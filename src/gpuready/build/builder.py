@@ -172,10 +172,18 @@ def build_wheel(
             if src is None:
                 view.step("source")
                 t0 = time.monotonic()
-                path = cached_sdist(recipe, settings["version"]) or fetch_sdist(recipe, settings["version"], pip_args=pip_args,
-                                                                                 python=facts.executable)
+                try:
+                    path = cached_sdist(recipe, settings["version"]) or fetch_sdist(recipe, settings["version"], pip_args=pip_args,
+                                                                                     python=facts.executable)
+                    src_now = identify(path, recipe)
+                except SourceError as exc:
+                    # no network, a blocked index, a download that does not match its pin: the build fails
+                    # (exit 1, with this message), it is not bad input
+                    steps["source"] = time.monotonic() - t0
+                    result.problems = [str(exc)]
+                    result.label = "network" if "could not download" in str(exc) else "other"
+                    return done(False)
                 steps["source"] = time.monotonic() - t0
-                src_now = identify(path, recipe)
             else:
                 src_now = src
             result.source = src_now.to_dict()
