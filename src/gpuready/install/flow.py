@@ -368,7 +368,8 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
             sdists[p["name"]] = offline.sdist_for(offline.checked_folder(opts.offline, manifest), manifest, p.get("dist") or p["name"], p.get("version"))
     planned: list[Step] = []
     if create:
-        planned.append(Step("venv", f"create the virtual environment {opts.venv}", "", venv_command(str(opts.venv), base_python, installer)))
+        make_venv = venv_command(str(opts.venv), base_python, installer, offline=opts.offline is not None)  # offline: no uv --seed
+        planned.append(Step("venv", f"create the virtual environment {opts.venv}", "", make_venv))
     planned += [build_step(p, opts.cuda_archs, sdists.get(p["name"])) for p in pkgs if is_source(p)]
     planned += removal_steps(conflicts, installer)
     for p in pkgs:
