@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.cli import machine_option
+from gpuready.options import machine_option
 
 TOOLKIT_CHOICES = ("auto", "system", "conda", "pip-wheels")
 
@@ -100,7 +100,7 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
             sdist = trimmed[-1] if trimmed else None
         if sdist is None:
             raise click.UsageError(f"--offline {offline}: no source for {recipe.name} there (looked for {', '.join(wanted) or 'a pinned sdist'})")
-    from gpuready.cli import get_machine
+    from gpuready.options import get_machine
 
     machine = get_machine(machine_file, python, frameworks=False)
     if dry_run:

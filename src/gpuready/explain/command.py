@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 import click
 
-from gpuready.cli import machine_option
+from gpuready.options import machine_option
 
 
 class InputError(click.ClickException):

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import click
 
-from gpuready.cli import SECONDS, machine_option
+from gpuready.options import SECONDS, machine_option
 
 
 class BadInput(click.ClickException):
@@ -221,7 +221,7 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     Then, on that machine, with no network:
       gpuready install --offline DEST PACKAGES...
     """
-    from gpuready.cli import get_machine
+    from gpuready.options import get_machine
     from gpuready.install.download import download as do_download
     from gpuready.install.flow import InstallError, explain_output, load_plan_file, make_plan_dict, mirror_hint, network_first
     from gpuready.install.offline import OfflineError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.cli import SECONDS, get_machine, machine_option
+from gpuready.options import SECONDS, get_machine, machine_option
 
 FORMATS = ("text", "json", "requirements", "script")
 
