@@ -35,6 +35,7 @@ from gpuready.build.recipes import (
 )
 from gpuready.knowledge.cuda import (
     arch_list,
+    known_archs,
     cc_int,
     cc_str,
     compiler_accepted,
@@ -92,15 +93,6 @@ def parse_archs(values: list[str] | tuple[str, ...] | str | None) -> list[str]:
                                          f"(known: {cc_str(min(known))} to {cc_str(max(known))}, e.g. 8.6, 9.0)")
             out.add(num)
     return [cc_str(n) for n in sorted(out)]
-
-
-def known_archs() -> frozenset[int]:
-    """Every compute capability some nvcc can target or some known GPU has (86 for 8.6)."""
-    from gpuready.knowledge.cuda import arch_support, gpu_models
-
-    known = {sm for row in arch_support() for sm in row.sm}
-    known |= {cc_int(g.cc) for g in gpu_models() if getattr(g, "cc", "")}
-    return frozenset(known)
 
 
 def machine_archs(machine: Machine) -> list[str]:
