@@ -83,7 +83,7 @@ def parse_archs(values: list[str] | tuple[str, ...] | str | None) -> list[str]:
                 continue
             m = re.fullmatch(r"(?:sm_|compute_)?(\d{1,3})(?:\.(\d))?[af]?", item.strip().lower())
             if not m:
-                raise BuildSettingsError(f"not a CUDA architecture: {item!r} (use 8.6, 86 or sm_86)")
+                raise BuildSettingsError(f"not a CUDA architecture: {item!r} is no compute capability (use 8.6, 86 or sm_86)")
             num = int(m.group(1)) * 10 + int(m.group(2)) if m.group(2) is not None else int(m.group(1))
             if num < 10 and m.group(2) is None:  # "9" -> 9.0
                 num *= 10
