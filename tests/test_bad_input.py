@@ -172,7 +172,7 @@ CASES: list[tuple] = [
     ("opt-plan-python-2.7", ["plan", "torch", "--python", "2.7", "--machine", "{H200}"], {}, {2}, ["Python 3"], ["probes an interpreter"]),
     ("opt-plan-python-words", ["plan", "torch", "--python", "abc", "--machine", "{H200}"], {}, {2}, ["not a Python version"], []),
     ("opt-plan-output-folder", ["plan", "torch", "--machine", "{H200}", "-o", "{tmp}"], {}, {2}, [], []),
-    ("opt-download-dest-is-file", ["download", "torch", "-d", "{afile}", "--machine", "{H200}"], {}, {2}, ["not a folder"], []),
+    ("opt-download-dest-is-file", ["download", "torch", "-d", "{afile}", "--machine", "{H200}"], {}, {2}, ["is a file"], []),
     ("opt-bench-plot-no-folder", ["bench", "--plot", "{tmp}/no/such/x.png"], {}, {2}, ["no such folder"], []),
     ("opt-bench-plot-folder", ["bench", "--plot", "{tmp}"], {}, {2}, [], []),
     ("opt-install-venv-and-python", ["install", "torch", "--venv", "{tmp}/v", "--python", sys.executable], {}, {2}, ["choose one"], []),
@@ -257,6 +257,19 @@ def test_non_utf8_consoles_get_ascii_marks(results):
         assert "problem(s) found" in out or "No problems found" in out
     rc, out, _err, _s = results["enc-doctor-cp1252"]
     assert "✓" not in out and "✗" not in out
+
+
+@pytest.mark.parametrize("argv", [["doctor", "--machine", str(NOGPU)], ["plan", "torch", "dlib", "--machine", str(H200)],
+                                  ["probe", "--machine", str(H200), "--json"]], ids=lambda a: a[0])
+def test_closed_pipe_is_a_quiet_exit_0(argv, tmp_path):
+    """`gpuready doctor | head -1`: exit 0, no "Exception ignored", no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "gpuready", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=isolated_env({"GPUREADY_HOME": str(tmp_path / "h")}), bufsize=0)
+    proc.stdout.read(1)
+    proc.stdout.close()
+    err = proc.stderr.read().decode("utf-8", "replace")
+    assert proc.wait(timeout=120) == 0, err
+    assert "Exception" not in err and "Traceback" not in err, err
 
 
 def test_dry_run_download_into_an_unwritable_folder_stops_before_pip(results):
@@ -567,7 +580,7 @@ def _offline_folder(tmp_path: Path) -> tuple[Path, dict]:
 
 def test_checked_folder_holds_only_listed_files(tmp_path):
     folder, data = _offline_folder(tmp_path)
-    make_wheel(folder, "pkga", "1.0", files={"pkga/__init__.py": "WHICH = 'dropped in'\n"}, tag="py3-none-any").rename(
+    make_wheel(tmp_path / "intruder", "pkga", "1.0", files={"pkga/__init__.py": "WHICH = 'dropped in'\n"}).rename(
         folder / "pkga-1.0-1-py3-none-any.whl")  # a build tag: pip would prefer it
     stage = offline.checked_folder(folder, offline.read_manifest(folder))
     assert sorted(p.name for p in stage.iterdir()) == ["pkga-1.0-py3-none-any.whl"]

@@ -19,6 +19,7 @@ value is a clear MachineFormatError naming the field, never a confident finding 
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import json
 import math
@@ -382,7 +383,7 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
                 if len(v) > MAX_STRING:
                     raise MachineFormatError(f"{where}[{i}]: too long ({len(v)} characters; at most {MAX_STRING})")
         return out
-    if origin in (Mapping, dict) or tp in (Mapping, dict):
+    if origin in (Mapping, dict, collections.abc.Mapping) or tp in (Mapping, dict):
         if not isinstance(value, dict):
             raise MachineFormatError(f"{where}: expected an object, got {type(value).__name__}")
         out = {}

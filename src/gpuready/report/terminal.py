@@ -38,6 +38,11 @@ class SafeConsole(Console):
                     buf[i] = Segment(escape_controls(seg.text), seg.style, seg.control)
         super()._write_buffer()
 
+    def on_broken_pipe(self) -> None:
+        """`gpuready doctor | head`: stop quietly; cli.run points stdout at devnull and exits 0 (rich would exit 1)."""
+        self.quiet = True
+        raise BrokenPipeError
+
 
 def console(stderr: bool = False, *, soft_wrap: bool = False) -> Console:
     import sys
