@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "download": "gpuready.install.command:download",
     "build": "gpuready.build.command:build",
     "cache": "gpuready.build.command:cache",
+    "config": "gpuready.indexconfig.command:config",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -43,6 +44,7 @@ SUMMARIES: dict[str, str] = {
     "download": "Fetch everything a plan needs, for an offline install.",
     "build": "Build dlib or OpenCV with CUDA from source into a cached wheel.",
     "cache": "List, locate or clear the wheel cache.",
+    "config": "Set gpuready's PyTorch mirror; show the package-index settings in force and their source.",
 }
 
 
@@ -72,10 +74,15 @@ def main() -> None:
 
 
 def run() -> None:
-    """Console-script entry: turn every failure into a message and an exit code, never a traceback."""
+    """Console-script entry: turn every failure into a message and an exit code, never a traceback.
+
+    SIGTERM and SIGHUP unwind like Ctrl-C (gpuready.proc.Terminated is a KeyboardInterrupt): every
+    child is stopped, an install rolls back, and the exit status is 130 for all three."""
+    from gpuready.proc import terminate_on_signals
     from gpuready.textsafe import setup_streams
 
     setup_streams()  # any console encoding works; control characters from outside are shown escaped
+    terminate_on_signals()
     from gpuready.paths import env_problems
 
     problems = env_problems()

@@ -30,9 +30,9 @@ from gpuready.install import knowledge, offline
 from gpuready.install.conflicts import Conflicts, find_conflicts, module_of, remove_files
 from gpuready.install.envinfo import EnvError, TargetEnv, default_target, inspect_env, venv_python
 from gpuready.install.executor import ExecutorError, Installer, NetOptions, find_installer, venv_command
-from gpuready.install.progress import ProgressView
+from gpuready.install.progress import OutputParser, ProgressView
 from gpuready.install.runlog import RunLog
-from gpuready.install.runner import StepResult, run_step
+from gpuready.install.runner import run_step
 from gpuready.install.steps import (
     Step, build_step, built_wheel_steps, is_source, order_packages, package_step, removal_steps, select_packages,
 )
@@ -42,6 +42,7 @@ from gpuready.install.transaction import (
 from gpuready.machine import Machine
 from gpuready.plan import make_plan
 from gpuready.probe import probe_machine
+from gpuready.proc import Result
 from gpuready.verify import verify_findings
 from gpuready.verify.specs import specs as verify_specs
 
@@ -112,7 +113,7 @@ class UI(Protocol):
 
 
 class StepFailed(Exception):
-    def __init__(self, step: Step, result: StepResult | None, why: str = "") -> None:
+    def __init__(self, step: Step, result: Result | None, why: str = "") -> None:
         super().__init__(why or step.title)
         self.step = step
         self.result = result
@@ -145,9 +146,17 @@ def load_plan_file(path: Path) -> dict:
     return data
 
 
+def _torch_mirror_setting() -> str:
+    from gpuready.indexconfig import settings
+
+    return settings.get("torch-mirror")[0]
+
+
 def make_plan_dict(machine: Machine, requests: Sequence[str], net: NetOptions) -> dict:
     try:
-        plan = make_plan(machine, list(requests), index_url=net.index_url or None, mirror=net.mirror or None)
+        # the torch-mirror setting is read by the plan itself (and named as its origin there)
+        mirror = net.mirror if net.mirror and net.mirror != _torch_mirror_setting() else None
+        plan = make_plan(machine, list(requests), index_url=net.index_url or None, mirror=mirror)
     except ValueError as exc:  # RequestError and friends: bad input
         raise InstallError(str(exc)) from None
     return plan.to_dict()
@@ -185,7 +194,8 @@ def mirror_hint(slow: str = "") -> str:
     why = f"the package index is slow ({slow})" if slow else "the package index is slow or unreachable"
     return (
         f"{why}. Use a closer mirror: `--index-url URL` (or PIP_INDEX_URL / `pip config set global.index-url URL`; "
-        "UV_DEFAULT_INDEX for uv) for PyPI, and `--mirror URL` for the PyTorch wheel index (download.pytorch.org/whl). "
+        "UV_DEFAULT_INDEX for uv) for PyPI, and `--mirror URL` (or once for good: `gpuready config set torch-mirror URL`) "
+        "for the PyTorch wheel index (download.pytorch.org/whl). "
         "With no network at all: `gpuready download PKG... --machine FILE -d DIR` on a machine that has it, then "
         "`gpuready install --offline DIR PKG...` here."
     )
@@ -301,8 +311,6 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     if opts.machine_file is not None:
         machine = Machine.load(opts.machine_file)
     else:
-        from gpuready.probe import probe_machine
-
         machine = probe_machine(base_python if create else target, timeout=opts.timeout)
         if not machine.python.version:  # not a working interpreter: bad input, not a plan for "Python 3"
             why = next((n.message for n in machine.notes if n.subject == "python"), "it did not answer")
@@ -544,9 +552,10 @@ def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[dict
                             raise StepFailed(step, None, "could not delete: " + "; ".join(fails[:3]))
                         continue
                     assert step.command is not None
-                    res = run_step(step.command, log, view, on_start=txn.child_started)
+                    parser = OutputParser()
+                    res = run_step(step.command, log, view, on_start=txn.child_started, parser=parser)
                     rep.steps[offset + i].update(rc=res.returncode, seconds=round(res.seconds, 1), ok=res.ok)
-                    slow = res.parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))) if res.parser else []
+                    slow = parser.slow_downloads(float(knowledge.setting("slow_download_kbps")))
                     for d in slow[:1]:
                         rep.hints.append(mirror_hint(f"{d.name} came at {d.kbps:.0f} kB/s"))
                     view.end_step(res.ok)
