@@ -172,6 +172,8 @@ CASES: list[tuple] = [
     ("opt-plan-python-2.7", ["plan", "torch", "--python", "2.7", "--machine", "{H200}"], {}, {2}, ["Python 3"], ["probes an interpreter"]),
     ("opt-plan-python-words", ["plan", "torch", "--python", "abc", "--machine", "{H200}"], {}, {2}, ["not a Python version"], []),
     ("opt-plan-output-folder", ["plan", "torch", "--machine", "{H200}", "-o", "{tmp}"], {}, {2}, [], []),
+    ("opt-download-machine-and-python", ["download", "torch", "-d", "{tmp}/dl", "--machine", "{H200}", "--python", "2.7"], {}, {2},
+     ["choose one"], []),
     ("opt-download-dest-is-file", ["download", "torch", "-d", "{afile}", "--machine", "{H200}"], {}, {2}, ["is a file"], []),
     ("opt-bench-plot-no-folder", ["bench", "--plot", "{tmp}/no/such/x.png"], {}, {2}, ["no such folder"], []),
     ("opt-bench-plot-folder", ["bench", "--plot", "{tmp}"], {}, {2}, [], []),
@@ -181,7 +183,7 @@ CASES: list[tuple] = [
     ("opt-machine-doctor-verify", ["doctor", "--verify", "--machine", "{H200}"], {}, {2}, [], []),
     # the environment's folders
     ("env-home-is-a-file", ["probe", "--machine", "{H200}"], {"GPUREADY_HOME": "{afile}"}, {2}, ["GPUREADY_HOME", "not a folder"], []),
-    ("env-cache-below-a-file", ["cache", "dir"], {"GPUREADY_CACHE_DIR": "{afile}/wheels"}, {2}, ["GPUREADY_CACHE_DIR"], []),
+    ("env-cache-below-a-file", ["cache", "list"], {"GPUREADY_CACHE_DIR": "{afile}/wheels"}, {2}, ["GPUREADY_CACHE_DIR"], []),
     ("env-toolkits-is-a-file", ["probe", "--machine", "{H200}"], {"GPUREADY_TOOLKIT_DIR": "{afile}"}, {2}, ["GPUREADY_TOOLKIT_DIR"], []),
 ]
 if POSIX:
@@ -208,7 +210,10 @@ def _fill(text: str, files: dict[str, Path], tmp: Path) -> str:
 def _run_case(case: tuple, files: dict[str, Path], tmp: Path) -> tuple[int, str, str, float]:
     _id, argv, env, _rcs, _must, _mustnot, stdout_to = _case(case)
     env_extra = {"GPUREADY_HOME": str(tmp / "home"), "GPUREADY_CACHE_DIR": str(tmp / "home" / "wheels"),
-                 "PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "0", "COLUMNS": "100", "TERM": "dumb"}
+                 "PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "0", "COLUMNS": "100", "TERM": "dumb",
+                 # no case may reach the network: a check that regressed fails fast instead of downloading torch
+                 "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_RETRIES": "0", "PIP_TIMEOUT": "1",
+                 "UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple", "UV_OFFLINE": "1"}
     env_extra.update({k: _fill(v, files, tmp) for k, v in env.items()})
     full_env = isolated_env(env_extra)
     for k in [k for k, v in full_env.items() if v == ""]:

@@ -235,6 +235,8 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     from gpuready.report.terminal import console
 
     net = _net_options(index_url, mirror, retries, net_timeout)
+    if machine_file is not None and python is not None:
+        raise BadInput("choose one of --machine and --python (the machine file says which Python the target has)")
     from gpuready.paths import writable_dir_problem
 
     if dest.exists() and not dest.is_dir():
