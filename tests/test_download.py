@@ -170,7 +170,9 @@ def test_download_then_offline_install(local_index, tmp_path, venv, clean_pip_en
     opts = InstallOptions(python=str(py), offline=dest, verify=False, installer="pip", progress=False)
     rep = run_install(["srcpkg", "pkga"], opts, FakeUI())
     assert rep.status == "installed", (rep.error, rep.causes, rep.log)
-    assert seen["sdist"] == dest / "srcpkg-1.0.tar.gz"
+    # built from the hash-checked copy of the listed file (an unlisted file in dest is never seen)
+    assert seen["sdist"].name == "srcpkg-1.0.tar.gz"
+    assert seen["sdist"].read_bytes() == (dest / "srcpkg-1.0.tar.gz").read_bytes()
     freeze = pip_freeze(py)
     assert {"pkga==1.0", "sdistonly==1.0"} <= set(freeze)  # sdistonly was built by pip from the folder
     assert any(f.startswith("srcpkg @ file://") and "srcpkg-1.0-py3-none-any.whl" in f for f in freeze)

@@ -159,12 +159,14 @@ def test_offline_build_sees_only_the_folder(venv, tmp_path, clean_pip_env, monke
     off.write_manifest(folder, requests=["tinybuilt"], plan=Plan.from_dict({"packages": [source_pkg()], "blocked": []}), tags=tags, machine=here)
     rep = run_install(["tinybuilt"], opts(py, offline=folder), FakeUI())
     assert rep.status == "installed", (rep.error, rep.causes)
-    assert seen["sdist"] == folder / "tinybuilt-1.0.tar.gz"
-    assert seen["no_index"] == "1" and seen["links"] == str(folder.resolve())
+    # the build sees the hash-checked copy of the folder's listed files, and only that
+    checked = off.checked_folder(folder)
+    assert seen["sdist"] == checked / "tinybuilt-1.0.tar.gz"
+    assert seen["no_index"] == "1" and seen["links"] == str(checked)
     import os
 
     assert "PIP_NO_INDEX" not in os.environ  # restored after the build
-    assert any("--no-index" in s["command"] and str(folder.resolve()) in s["command"] for s in rep.steps)
+    assert any("--no-index" in s["command"] and str(checked) in s["command"] for s in rep.steps)
 
 
 def test_verify_failure_rolls_back(venv, tmp_path, clean_pip_env, monkeypatch):

@@ -79,41 +79,120 @@ def run() -> None:
     SIGTERM and SIGHUP unwind like Ctrl-C (gpuready.proc.Terminated is a KeyboardInterrupt): every
     child is stopped, an install rolls back, and the exit status is 130 for all three."""
     from gpuready.proc import terminate_on_signals
+    from gpuready.textsafe import setup_streams
 
+    setup_streams()  # any console encoding works; control characters from outside are shown escaped
     terminate_on_signals()
+    from gpuready.paths import env_problems
+
+    problems = env_problems()
+    if problems:
+        for line in problems:
+            click.echo(f"gpuready: {line}", err=True)
+        sys.exit(2)
+    code = _run_main()
+    sys.exit(_flush_stdout(code))
+
+
+def _run_main() -> int:
     try:
         main.main(standalone_mode=False)
+    except SystemExit as exc:
+        return _exit_code(exc.code)
     except click.exceptions.Abort:
         click.echo("gpuready: interrupted", err=True)
-        sys.exit(130)
+        return 130
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except KeyboardInterrupt:
         click.echo("gpuready: interrupted", err=True)
-        sys.exit(130)
+        return 130
     except BrokenPipeError:
-        sys.exit(0)
+        _silence_stdout()
+        return 0
     except Exception as exc:  # a bug in gpuready: say so plainly
-        # Unreadable input is the user's to fix, not a bug. Matched by name so that start-up does not
-        # import the machine and knowledge modules just to be able to catch their errors.
-        kind = type(exc).__name__
-        if kind == "MachineFormatError":
-            click.echo(f"gpuready: {exc}", err=True)
-            sys.exit(2)
-        if kind == "KnowledgeError":
-            click.echo(f"gpuready: broken knowledge data: {exc}", err=True)
-            sys.exit(2)
-        if os.environ.get("GPUREADY_DEBUG"):
-            raise
-        click.echo(
-            f"gpuready: internal error: {type(exc).__name__}: {exc}\n"
-            "  (this is a gpuready bug; set GPUREADY_DEBUG=1 for the traceback and report it)",
-            err=True,
-        )
-        sys.exit(70)
+        return _failure(exc)
+    return 0
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    click.echo(str(code), err=True)
+    return 1
+
+
+def _failure(exc: Exception) -> int:
+    """The exit code for an exception no stage turned into a message: 1 or 2 for what a user can cause, else 70."""
+    # Unreadable input is the user's to fix, not a bug. Matched by name so that start-up does not
+    # import the machine and knowledge modules just to be able to catch their errors.
+    kind = type(exc).__name__
+    if kind == "MachineFormatError":
+        click.echo(f"gpuready: {exc}", err=True)
+        return 2
+    if kind == "KnowledgeError":
+        click.echo(f"gpuready: broken knowledge data: {exc}", err=True)
+        return 2
+    if isinstance(exc, OSError) and not os.environ.get("GPUREADY_DEBUG"):
+        # The system refused something (a full disk, a folder we may not write, a file that vanished):
+        # the user's to fix, and the message says what and where.
+        click.echo(f"gpuready: {os_error_text(exc)}", err=True)
+        return 1
+    if os.environ.get("GPUREADY_DEBUG"):
+        raise exc
+    click.echo(
+        f"gpuready: internal error: {type(exc).__name__}: {exc}\n"
+        "  (this is a gpuready bug; set GPUREADY_DEBUG=1 for the traceback and report it)",
+        err=True,
+    )
+    return 70
+
+
+def os_error_text(exc: OSError) -> str:
+    """ "cannot write /x/y: No space left on device" from an OSError, whatever raised it."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    name = exc.filename
+    if name is not None:
+        return f"{name}: {what}" + (f" (-> {exc.filename2})" if exc.filename2 is not None else "")
+    return what
+
+
+def _flush_stdout(code: int) -> int:
+    """Flush stdout now, while a failure can still be reported: a full disk is exit 1 with a message, not 70."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            continue
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            _silence_stdout(name)
+        except (OSError, ValueError) as exc:
+            _silence_stdout(name)
+            if name == "stdout":
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                try:
+                    sys.stderr.write(f"gpuready: cannot write the output: {why}\n")
+                    sys.stderr.flush()
+                except (OSError, ValueError):
+                    pass
+                code = code if code not in (0,) else 1
+    return code
+
+
+def _silence_stdout(name: str = "stdout") -> None:
+    """Point the broken stream's file descriptor at devnull, so that the exit flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, getattr(sys, f"__{name}__").fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,12 +10,20 @@ stage relies on; `dataclasses.replace` gives a modified copy when one is needed
 The JSON form carries a schema id and version: loading a file written by another
 tool, or by a future gpuready with an incompatible schema, fails with a message
 that says which, instead of a KeyError deep inside a later stage.
+
+A machine file is input from outside, so loading checks it at the edge: types, the shape of each
+version ("580.159.04", compute capability "8.6", Python "3.12.3"), choices (OS linux/windows/macos),
+ranges, and limits (file size, nesting, at most 64 GPUs and 256 frameworks, string lengths). A bad
+value is a clear MachineFormatError naming the field, never a confident finding built on "abc".
 """
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import json
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -24,6 +32,9 @@ from typing import Any, Mapping, Union
 
 SCHEMA_ID = "gpuready.machine"
 SCHEMA_VERSION = 1
+
+MAX_FILE_BYTES = 4 << 20  # a probe of a big box with every framework is ~50 kB
+MAX_STRING = 64 << 10
 
 
 class MachineFormatError(ValueError):
@@ -270,25 +281,39 @@ class Machine:
                 f"(this gpuready reads version {SCHEMA_VERSION})"
             )
         body = {k: v for k, v in data.items() if k not in ("schema", "schema_version")}
-        return _decode(cls, body, where)
+        try:
+            return _decode(cls, body, "")
+        except MachineFormatError as exc:
+            raise MachineFormatError(f"{where}: {exc}") from None
 
     @classmethod
     def from_json(cls, text: str, *, where: str = "machine") -> Machine:
+        if len(text) > MAX_FILE_BYTES:
+            raise MachineFormatError(f"{where}: too large for a machine file ({len(text) / 1e6:.1f} MB; at most {MAX_FILE_BYTES >> 20} MB)")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise MachineFormatError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        except RecursionError:
+            raise MachineFormatError(f"{where}: not a machine file (JSON nested too deeply)") from None
+        except ValueError as exc:  # an integer of thousands of digits
+            raise MachineFormatError(f"{where}: not a machine file ({exc})") from None
         return cls.from_dict(data, where=where)
 
     @classmethod
     def load(cls, path: str | Path) -> Machine:
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise MachineFormatError(f"{path}: not a text file") from None
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise MachineFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise MachineFormatError(f"{path}: too large for a machine file (over {MAX_FILE_BYTES >> 20} MB)")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise MachineFormatError(f"{path}: not a text file (not UTF-8)") from None
         return cls.from_json(text, where=str(path))
 
 
@@ -307,6 +332,71 @@ def _encode(value: Any) -> Any:
 
 _HINTS: dict[type, dict[str, Any]] = {}
 
+_DRIVER = (r"\d{2,4}\.\d{1,3}(\.\d{1,3})?", 'a driver version like "580.159.04" or "411.70"')
+_VERSION = (r"\d{1,3}(\.\d{1,4}){1,3}", 'a version like "13.0.88"')
+# (class name, field) -> (regex, what it should look like); "" always passes (not known)
+_SHAPES: dict[tuple[str, str], tuple[str, str]] = {
+    ("Driver", "version"): _DRIVER,
+    ("Driver", "kernel_module_version"): _DRIVER,
+    ("Driver", "cuda_version"): (r"\d{1,2}\.\d{1,2}", 'a CUDA version like "13.0"'),
+    ("GPU", "compute_capability"): (r"\d{1,2}\.\d", 'a compute capability "M.m" like "8.6"'),
+    ("PythonInfo", "version"): (r"3\.\d{1,2}(\.\d{1,3})?((a|b|rc)\d{1,2})?\+?", 'a Python version "3.N[.N]" like "3.12.3"'),
+    ("CudaToolkit", "version"): _VERSION,
+    ("Cudnn", "version"): _VERSION,
+}
+_CHOICES: dict[tuple[str, str], tuple] = {
+    ("OSInfo", "system"): ("linux", "windows", "macos"),
+    ("PythonInfo", "bits"): (32, 64),
+    ("Framework", "status"): ("ok", "import_error", "crashed", "timeout", "error"),
+    ("ProbeNote", "severity"): ("info", "warning", "error"),
+}
+_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("GPU", "index"): (0, 1023),
+    ("GPU", "memory_mib"): (0, 1 << 24),  # 16 TiB
+    ("Driver", "nvidia_pci_devices"): (0, 1024),
+    ("Framework", "device_count"): (0, 1024),
+    ("Framework", "seconds"): (0, 1e6),
+    ("Compiler", "msc_ver"): (0, 9999),
+}
+# at most this many items in a list (or entries in a mapping); 256 where not named
+_MAX_ITEMS: dict[tuple[str, str], int] = {
+    ("Machine", "gpus"): 64,
+    ("Machine", "frameworks"): 256,
+    ("Machine", "toolkits"): 64,
+    ("Machine", "cudnns"): 64,
+    ("Machine", "compilers"): 64,
+    ("Machine", "notes"): 1024,
+    ("Framework", "copies"): 64,
+}
+_DEFAULT_MAX_ITEMS = 256
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: short, one line, escaped (it came from the file)."""
+    if isinstance(value, (dict, list)):
+        return f"a JSON {'object' if isinstance(value, dict) else 'list'}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_value(cls_name: str, name: str, value: Any, where: str) -> None:
+    """The range and shape checks of one decoded field (types were checked by _decode)."""
+    key = (cls_name, name)
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise MachineFormatError(f"{where}: too long ({len(value)} characters; at most {MAX_STRING})")
+        shape = _SHAPES.get(key)
+        if shape and value and not re.fullmatch(shape[0], value):
+            raise MachineFormatError(f"{where}: {_show(value)} is not {shape[1]}")
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise MachineFormatError(f"{where}: {_show(value)} is not one of {', '.join(map(str, _CHOICES[key]))}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MachineFormatError(f"{where}: {_show(value)} is not a finite number")
+    if key in _RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
+        lo, hi = _RANGES[key]
+        if not lo <= value <= hi:
+            raise MachineFormatError(f"{where}: {_show(value)} is out of range ({lo:g} to {hi:g})")
+
 
 def _hints(cls: type) -> dict[str, Any]:
     if cls not in _HINTS:
@@ -323,13 +413,19 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
         names = {f.name for f in dataclasses.fields(tp)}
         unknown = sorted(set(value) - names)
         if unknown:
-            raise MachineFormatError(f"{where}: unknown field(s) {', '.join(unknown)}")
+            raise MachineFormatError(f"{where + ': ' if where else ''}unknown field(s) {', '.join(_show(u)[1:-1] for u in unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
         kwargs = {}
         for f in dataclasses.fields(tp):
             if f.name in value:
-                kwargs[f.name] = _decode(hints[f.name], value[f.name], f"{where}.{f.name}")
+                raw, at = value[f.name], f"{where}.{f.name}" if where else f.name
+                if isinstance(raw, (list, dict)):
+                    most = _MAX_ITEMS.get((tp.__name__, f.name), _DEFAULT_MAX_ITEMS)
+                    if len(raw) > most:
+                        raise MachineFormatError(f"{at}: {len(raw)} entries; a machine file holds at most {most}")
+                kwargs[f.name] = _decode(hints[f.name], raw, at)
+                _check_value(tp.__name__, f.name, kwargs[f.name], at)
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise MachineFormatError(f"{where}: missing required field {f.name!r}")
+                raise MachineFormatError(f"{where + ': ' if where else ''}missing required field {f.name!r}")
         return tp(**kwargs)
     if origin in (Union, types.UnionType):
         args = typing.get_args(tp)
@@ -341,25 +437,37 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise MachineFormatError(f"{where}: expected a list, got {type(value).__name__}")
         (item,) = typing.get_args(tp)[:1]
-        return tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin in (Mapping, dict) or tp in (Mapping, dict):
+        out = tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+        if item is str:
+            for i, v in enumerate(out):
+                if len(v) > MAX_STRING:
+                    raise MachineFormatError(f"{where}[{i}]: too long ({len(v)} characters; at most {MAX_STRING})")
+        return out
+    if origin in (Mapping, dict, collections.abc.Mapping) or tp in (Mapping, dict):
         if not isinstance(value, dict):
             raise MachineFormatError(f"{where}: expected an object, got {type(value).__name__}")
-        return {str(k): str(v) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) or v is None:
+                raise MachineFormatError(f"{where}.{k}: expected a string, got {type(v).__name__}")
+            if len(str(k)) > MAX_STRING or len(str(v)) > MAX_STRING:
+                raise MachineFormatError(f"{where}.{k}: too long (at most {MAX_STRING} characters)")
+            out[str(k)] = str(v)
+        return out
     if tp is bool:
         if not isinstance(value, bool):
-            raise MachineFormatError(f"{where}: expected true/false, got {value!r}")
+            raise MachineFormatError(f"{where}: expected true/false, got {_show(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise MachineFormatError(f"{where}: expected an integer, got {value!r}")
+            raise MachineFormatError(f"{where}: expected an integer, got {_show(value)}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise MachineFormatError(f"{where}: expected a number, got {value!r}")
+            raise MachineFormatError(f"{where}: expected a number, got {_show(value)}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            raise MachineFormatError(f"{where}: expected a string, got {value!r}")
+            raise MachineFormatError(f"{where}: expected a string, got {_show(value)}")
         return value
     return value

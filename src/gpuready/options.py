@@ -1,4 +1,4 @@
-"""Options and helpers the stage commands share: --machine, --python, and the Machine they give.
+"""Options and helpers the stage commands share: --machine, --python, --timeout's type, and the Machine they give.
 
 Every command that reads the machine takes `--machine FILE` (a saved machine, to plan or
 diagnose a box you are not on) or probes this one; the rule for which is written once, here.
@@ -6,12 +6,41 @@ diagnose a box you are not on) or probes this one; the rule for which is written
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
 from gpuready.machine import Machine
 from gpuready.probe import probe_machine
+
+class Seconds(click.ParamType):
+    """A time limit in seconds: a finite number from `minimum` up to a week, for every --timeout.
+
+    0, negative, nan and inf are refused (exit 2): a zero limit would call every framework "hung",
+    an infinite one would let a wedged driver hang gpuready for ever."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float = 1.0, maximum: float = 7 * 24 * 3600.0) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or not self.minimum <= number <= self.maximum:
+            self.fail(f"{value!r}: give a number of seconds from {self.minimum:g} to {self.maximum:g}", param, ctx)
+        return number
+
+
+SECONDS = Seconds()
+
 
 machine_option = click.option(
     "--machine",

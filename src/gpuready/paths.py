@@ -64,3 +64,68 @@ def config_dir() -> Path:
     if os.environ.get(ENV_CONFIG):
         return Path(os.environ[ENV_CONFIG]).expanduser()
     return Path(user_config_dir("gpuready", appauthor=False))
+
+
+def env_problems() -> list[str]:
+    """What is wrong with the folders the environment variables name: a file where a folder must be.
+
+    Checked once at start-up (cli.run), so a GPUREADY_HOME pointing at a file is one clear error,
+    not a log path printed that can never exist and a cache that silently holds nothing."""
+    problems = []
+    for var in (ENV_HOME, ENV_WHEELS, ENV_TOOLKITS, ENV_MODELS, ENV_CONFIG):
+        value = os.environ.get(var)
+        if not value:
+            continue
+        path = Path(value).expanduser()
+        # the nearest existing folder or file along it
+        probe = path
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        if probe.exists() and not probe.is_dir():
+            where = "is a file" if probe == path else f"is below a file ({probe})"
+            problems.append(f"{var}={value} {where}, not a folder: point it at a folder (or unset it)")
+    return problems
+
+
+def writable_dir_problem(path: Path) -> str:
+    """Why files cannot be made in folder `path` (made first if missing), or "" when they can.
+
+    Asked before long work whose result lands there (a download folder, a plot), so that the work is
+    not done for nothing. Creating a file is the only real test (root, ACLs, read-only mounts)."""
+    import tempfile
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"{path}: not a folder"
+    except OSError as exc:
+        return f"{path}: cannot create this folder ({exc.strerror or exc})"
+    if not path.is_dir():
+        return f"{path}: not a folder"
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".gpuready-write-test-"):
+            pass
+    except OSError as exc:
+        return f"{path}: cannot write in this folder ({exc.strerror or exc})"
+    return ""
+
+
+def writable_file_problem(path: Path) -> str:
+    """Why `path` cannot be written (its folder must exist), or "" when it can; the file is left as it was."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        return f"{path}: is a folder"
+    if not folder.is_dir():
+        return f"{folder}: no such folder"
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        return f"{path}: cannot write this file ({exc.strerror or exc})"
+    if not existed:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+    return ""

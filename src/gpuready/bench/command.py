@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
+from gpuready.options import SECONDS, python_option
 from gpuready.report.jsonout import dumps
-from gpuready.options import python_option
 
 # Accepted only to refuse it clearly: real work needs this machine, not a saved one.
 machine_option = click.option("--machine", "machine_file", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
@@ -59,7 +59,7 @@ def print_bench(results, rows, con, *, python: str = "") -> None:
 @click.option("--quick", is_flag=True, help="Smaller workloads (seconds instead of a minute per framework).")
 @click.option("--repeats", type=click.IntRange(min=1, max=1000), default=10, show_default=True, help="Timed runs per workload and device (the median is reported).")
 @click.option("--warmup", type=click.IntRange(min=0, max=100), default=2, show_default=True, help="Untimed runs first.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True, help="Seconds each framework's bench may take.")
+@click.option("--timeout", type=SECONDS, default=600.0, show_default=True, help="Seconds each framework's bench may take.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="dlib's mmod_human_face_detector.dat.")
 @click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A photo with a face for the dlib/face_recognition workloads.")
 @click.option("--cpu-python", type=str, default=None, help="An interpreter with a CPU-only dlib: times dlib/face_recognition on the CPU for their speedup.")
@@ -82,9 +82,13 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, quic
             require_matplotlib()
         except PlotUnavailable as exc:
             raise click.UsageError(str(exc)) from None
-        folder = plot_file.parent if str(plot_file.parent) else Path(".")
-        if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise click.UsageError(f"--plot: cannot write into {folder}")
+        from gpuready.bench.plot import plot_format_problem
+        from gpuready.paths import writable_file_problem
+
+        # before the bench runs for minutes: a chart that cannot be written must not cost the results
+        problem = writable_file_problem(plot_file) or plot_format_problem(plot_file)
+        if problem:
+            raise click.UsageError(f"--plot {problem}")
     if cpu_python is not None and not (shutil.which(cpu_python) or os.path.isfile(cpu_python)):
         raise click.UsageError(f"--cpu-python: no interpreter at {cpu_python}")
     machine = local_machine(python)
@@ -104,21 +108,30 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, quic
     )
     rows = rows_from(results)
     head = header(machine)
+    plot_error = ""
     if plot_file is not None:
         from gpuready.bench.plot import plot_speedups
 
         gpu = ", ".join(g["name"] for g in head["gpus"]) or "no GPU"
-        plot_speedups(rows, plot_file, title=f"GPU speedup over the CPU — {gpu}", subtitle=f"gpuready bench, {head['date'][:10]}, {machine.hostname}; driver {machine.driver.version or '-'}")
+        try:
+            plot_speedups(rows, plot_file, title=f"GPU speedup over the CPU — {gpu}", subtitle=f"gpuready bench, {head['date'][:10]}, {machine.hostname}; driver {machine.driver.version or '-'}")
+        except (OSError, ValueError, RuntimeError) as exc:  # the results are still printed, then this
+            plot_error = f"--plot {plot_file}: the chart could not be written ({getattr(exc, 'strerror', None) or exc})"
     if as_json:
         payload = {**head, "rows": [r.to_dict() for r in rows], "results": [r.to_dict() for r in results]}
         if plot_file is not None:
-            payload["plot"] = str(plot_file)
+            payload["plot"] = str(plot_file) if not plot_error else None
+            if plot_error:
+                payload["plot_error"] = plot_error
         click.echo(dumps("bench", payload))
     else:
         from gpuready.report.terminal import console
 
         con = console()
         print_bench(results, rows, con, python=machine.python.executable)
-        if plot_file is not None:
-            con.print(f"chart: {plot_file}")
+        if plot_file is not None and not plot_error:
+            con.print(f"chart: {plot_file}", markup=False)
+    if plot_error:
+        click.echo(f"gpuready: {plot_error}", err=True)
+        sys.exit(1)
     sys.exit(0 if rows and all(r.ok for r in results) else 1)

@@ -32,6 +32,19 @@ def require_matplotlib() -> None:
         raise PlotUnavailable("--plot needs matplotlib: pip install 'gpuready[plot]' (or pip install matplotlib)") from None
 
 
+def plot_format_problem(path: str | Path) -> str:
+    """Why matplotlib cannot write a chart in `path`'s format ("" when it can; no suffix means PNG)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if not suffix:
+        return ""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix not in formats:
+        return f"{path}: matplotlib cannot write .{suffix} (use one of {', '.join(sorted(formats))})"
+    return ""
+
+
 def plot_speedups(rows: list[BenchRow], path: str | Path, *, title: str = "", subtitle: str = "") -> Path:
     """Write the chart to `path` (format from its suffix, PNG by default); return the path."""
     require_matplotlib()

@@ -61,6 +61,28 @@ class BuildResult:
         return d
 
 
+def _gpu_check_plan(machine: Machine, settings: dict, result: BuildResult) -> tuple[bool, tuple[str, ...]]:
+    """(run the built module on a local GPU?, architectures to check in the binary instead).
+
+    A build host building for a fleet (`--cuda-arch 8.0` on an sm_90 machine) has no GPU that can
+    run the code: asking the local GPU would call a good build CPU-only. Then the GPU run is skipped
+    with a note, and the binary's own GPU code (fatbin) is checked against the targets."""
+    from gpuready.knowledge.cuda import build_runs_on, cc_int
+
+    has_gpu = bool(machine.gpus) and machine.driver.present
+    targets = tuple(settings.get("cuda_arch_bin") or ())
+    if not has_gpu or not targets:
+        return has_gpu, ()
+    sass = [f"sm_{cc_int(a)}" for a in targets]
+    local = sorted({g.compute_capability for g in machine.gpus if g.compute_capability})
+    if not local or any(build_runs_on(sass, cc) for cc in local):
+        return True, ()
+    result.warnings.append(
+        f"built for {', '.join(targets)}; this machine's GPU ({', '.join(local)}) cannot run that code, so the GPU run "
+        "was skipped: the import, the CUDA libraries linked and the GPU code in the binary were checked instead")
+    return False, targets
+
+
 def build_wheel(
     machine: Machine,
     package: str,
@@ -173,10 +195,18 @@ def build_wheel(
             if src is None:
                 view.step("source")
                 t0 = time.monotonic()
-                path = cached_sdist(recipe, settings["version"]) or fetch_sdist(recipe, settings["version"], pip_args=pip_args,
-                                                                                 python=facts.executable)
+                try:
+                    path = cached_sdist(recipe, settings["version"]) or fetch_sdist(recipe, settings["version"], pip_args=pip_args,
+                                                                                     python=facts.executable)
+                    src_now = identify(path, recipe)
+                except SourceError as exc:
+                    # no network, a blocked index, a download that does not match its pin: the build fails
+                    # (exit 1, with this message), it is not bad input
+                    steps["source"] = time.monotonic() - t0
+                    result.problems = [str(exc)]
+                    result.label = "network" if "could not download" in str(exc) else "other"
+                    return done(False)
                 steps["source"] = time.monotonic() - t0
-                src_now = identify(path, recipe)
             else:
                 src_now = src
             result.source = src_now.to_dict()
@@ -232,9 +262,9 @@ def build_wheel(
             # 5. the wheel itself
             view.step("check")
             t0 = time.monotonic()
-            expect_gpu = bool(machine.gpus) and machine.driver.present
+            expect_gpu, static_archs = _gpu_check_plan(machine, settings, result)
             chk = check_wheel(mres.wheel, recipe, work, python=facts.executable, expect_gpu=expect_gpu,
-                              do_import=verify, site=facts.platlib)
+                              do_import=verify, site=facts.platlib, static_archs=static_archs)
             steps["check"] = time.monotonic() - t0
             result.check = chk.to_dict()
             log_line(log, f"wheel check: module {chk.module}, NEEDED {', '.join(chk.needed)}; RUNPATH {':'.join(chk.runpath)}; "
@@ -247,7 +277,7 @@ def build_wheel(
             port = make_portable(mres.wheel, chk.module, chk.runpath, facts.platlib, settings["cuda_version"], work)
             if port.wheel is not None:
                 chk2 = check_wheel(port.wheel, recipe, work, python=facts.executable, expect_gpu=expect_gpu,
-                                   do_import=verify, site=facts.platlib)
+                                   do_import=verify, site=facts.platlib, static_archs=static_archs)
                 if chk2.problems:
                     result.warnings.append(f"kept the built RUNPATH: the rewritten module failed its check ({chk2.problems[0]})")
                     log_line(log, f"portable RUNPATH rejected: {chk2.problems}")

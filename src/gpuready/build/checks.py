@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpuready.build.elf import read_dynamic
+from gpuready.build.elf import NotELF, fatbin_archs, read_dynamic
 from gpuready.build.recipes import Recipe
 from gpuready.proc import MARK, parse_marked_json, run_python
 
@@ -32,6 +32,7 @@ class WheelCheck:
     crash: str = ""
     problems: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)  # the cause label of each problem (taxonomy)
+    gpu_code: list[str] = field(default_factory=list)  # GPU code read from the modules' .nv_fatbin (static check)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -56,10 +57,13 @@ def unpack_wheel(wheel: Path, dest: Path) -> Path:
 
 def check_wheel(
     wheel: Path, recipe: Recipe, work: Path, *, python: str | None, expect_gpu: bool, do_import: bool = True,
-    timeout: float = 180.0, site: str | None = None,
+    timeout: float = 180.0, site: str | None = None, static_archs: tuple[str, ...] = (),
 ) -> WheelCheck:
     """`site`: the target environment's site-packages; its nvidia/ folder is linked next to the
-    unpacked wheel so `$ORIGIN/nvidia/...` RUNPATH entries resolve as they will once installed."""
+    unpacked wheel so `$ORIGIN/nvidia/...` RUNPATH entries resolve as they will once installed.
+
+    `static_archs` ("8.0", ...): a build for GPUs this machine does not have. No GPU run can prove
+    it, so the modules' own GPU code is read (.nv_fatbin) and must hold SASS for each of them."""
     out = WheelCheck()
     tree = unpack_wheel(wheel, work / "check")
     if site and (Path(site) / "nvidia").is_dir() and not (tree / "nvidia").exists():
@@ -89,6 +93,8 @@ def check_wheel(
                              "/opt/gcc); such modules crash next to numpy/torch. Rebuild with the system g++")
                 else:
                     out.fail("cpu_only_build", f"{mod.name} does not link {prefix}* (NEEDED: {', '.join(out.needed) or 'none'}): CUDA is not really in it")
+    if static_archs:
+        _check_gpu_code(out, tree, static_archs)
     if not do_import:
         return out
     env = dict(os.environ)
@@ -124,3 +130,24 @@ def check_wheel(
     elif recipe.name == "opencv" and expect_gpu and not data.get("dnn_cuda_targets"):
         out.fail("cpu_only_build", "cv2.dnn lists no CUDA targets: the dnn CUDA backend is missing")
     return out
+
+
+def _check_gpu_code(out: WheelCheck, tree: Path, archs: tuple[str, ...]) -> None:
+    """Every requested architecture has SASS in some module of the wheel (read, not run)."""
+    found: set[str] = set()
+    for path in sorted(tree.rglob("*.so*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            found.update(fatbin_archs(path))
+        except (OSError, NotELF):
+            continue
+    out.gpu_code = sorted(found)
+    if not found:
+        out.fail("cpu_only_build", "no module in the wheel carries GPU code (no .nv_fatbin section): CUDA is not really in it")
+        return
+    want = {a: "sm_" + a.replace(".", "") for a in archs}
+    missing = [a for a, sm in want.items() if sm not in found]
+    if missing:
+        out.fail("build_arch_unsupported", f"the wheel's GPU code is {', '.join(sorted(found))}: nothing for "
+                                           f"{', '.join(missing)} (asked for with --cuda-arch)")

@@ -232,3 +232,86 @@ def rewrite_runpath(path: str | Path, entries: list[str]) -> bool:
     data[start:end] = new + b"\x00" * (old_len - len(new))
     path.write_bytes(bytes(data))
     return True
+
+
+# --- the GPU code a module carries (.nv_fatbin) -------------------------------------------------
+
+FATBIN_MAGIC = 0xBA55ED50
+_FATBIN_PTX, _FATBIN_ELF = 1, 2
+
+
+def fatbin_archs(path: str | Path) -> tuple[str, ...]:
+    """The GPU code in a module's `.nv_fatbin` section: ("sm_80", "sm_90", "compute_90"); () when none.
+
+    Why: a build for another machine's GPU (`--cuda-arch 8.0` on an sm_90 build host) cannot be run
+    here, so what it carries is read from the file instead. A fatbin is a run of blobs (magic
+    0xBA55ED50, a 16-byte header, then entries); each entry starts with its kind (1 PTX, 2 SASS
+    ELF), its header size and payload size, and holds the SM number at offset 28. Compressed payloads
+    keep these headers, so nothing is decompressed. Raises NotELF for a file that is not ELF."""
+    import mmap
+
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"\x7fELF":
+            raise NotELF(f"{path}: not an ELF file")
+        try:
+            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError as exc:
+            raise NotELF(f"{path}: empty or unreadable ({exc})") from None
+    with data:
+        try:
+            section = _section(data, ".nv_fatbin")
+            if section is None:
+                return ()
+            off, size = section
+            return _fatbin_entries(data, off, min(off + size, len(data)))
+        except (struct.error, ValueError, IndexError) as exc:
+            raise NotELF(f"{path}: truncated or malformed ELF ({exc})") from None
+
+
+def _section(data, wanted: str) -> tuple[int, int] | None:
+    """(file offset, size) of the section named `wanted`, from the section headers."""
+    cls, enc = data[4], data[5]
+    e = "<" if enc == 1 else ">"
+    if cls == 2:
+        (shoff,) = struct.unpack_from(e + "Q", data, 40)
+        shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, 58)
+        fmt, name_at, off_at = e + "IIQQQQ", 0, 4
+    else:
+        (shoff,) = struct.unpack_from(e + "I", data, 32)
+        shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, 46)
+        fmt, name_at, off_at = e + "IIIIII", 0, 4
+    if not shoff or shstrndx >= shnum:
+        return None
+
+    def header(i: int) -> tuple:
+        return struct.unpack_from(fmt, data, shoff + i * shentsize)
+
+    strtab = header(shstrndx)[off_at]
+    key = wanted.encode() + b"\x00"
+    for i in range(shnum):
+        h = header(i)
+        name = h[name_at]
+        if data[strtab + name : strtab + name + len(key)] == key:
+            return h[off_at], h[off_at + 1]
+    return None
+
+
+def _fatbin_entries(data, start: int, end: int) -> tuple[str, ...]:
+    found: set[tuple[int, str]] = set()
+    pos = start
+    while pos + 16 <= end:
+        magic, _version, header_size, fat_size = struct.unpack_from("<IHHQ", data, pos)
+        if magic != FATBIN_MAGIC:
+            pos += 8  # blobs are 8-byte aligned, with padding between them
+            continue
+        entry, blob_end = pos + header_size, min(pos + header_size + fat_size, end)
+        while entry + 32 <= blob_end:
+            kind, _v, entry_header, payload = struct.unpack_from("<HHIQ", data, entry)
+            (sm,) = struct.unpack_from("<I", data, entry + 28)
+            if kind in (_FATBIN_PTX, _FATBIN_ELF) and 10 <= sm < 1000:
+                found.add((sm, "compute" if kind == _FATBIN_PTX else "sm"))
+            if entry_header < 32:
+                break
+            entry += entry_header + payload
+        pos = max(blob_end, pos + 16)
+    return tuple(f"{kind}_{sm}" for sm, kind in sorted(found, key=lambda t: (t[0], t[1] == "compute")))

@@ -35,6 +35,7 @@ from gpuready.build.recipes import (
 )
 from gpuready.knowledge.cuda import (
     arch_list,
+    known_archs,
     cc_int,
     cc_str,
     compiler_accepted,
@@ -81,12 +82,16 @@ def parse_archs(values: list[str] | tuple[str, ...] | str | None) -> list[str]:
         for item in re.split(r"[,;\s]+", str(chunk).strip()):
             if not item:
                 continue
-            m = re.fullmatch(r"(?:sm_|compute_)?(\d+)(?:\.(\d+))?[af]?", item.strip().lower())
+            m = re.fullmatch(r"(?:sm_|compute_)?(\d{1,3})(?:\.(\d))?[af]?", item.strip().lower())
             if not m:
-                raise BuildSettingsError(f"not a CUDA architecture: {item!r} (use 8.6, 86 or sm_86)")
+                raise BuildSettingsError(f"not a CUDA architecture: {item!r} is no compute capability (use 8.6, 86 or sm_86)")
             num = int(m.group(1)) * 10 + int(m.group(2)) if m.group(2) is not None else int(m.group(1))
-            if num < 10:  # "9" -> 9.0
+            if num < 10 and m.group(2) is None:  # "9" -> 9.0
                 num *= 10
+            known = known_archs()
+            if num not in known:
+                raise BuildSettingsError(f"{item!r} is not a compute capability any NVIDIA GPU has "
+                                         f"(known: {cc_str(min(known))} to {cc_str(max(known))}, e.g. 8.6, 9.0)")
             out.add(num)
     return [cc_str(n) for n in sorted(out)]
 

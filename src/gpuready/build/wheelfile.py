@@ -67,6 +67,7 @@ def relabel(src: Path, dest_dir: Path, new_version: str, extra: dict[str, bytes]
     out = dest_dir / f"{dist_part}-{new_version}-{tag}.whl"
     tmp = out.with_name(out.name + ".partial")
     records: list[tuple[str, str, int]] = []
+    extra = dict(extra or {})
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
         infos = zin.infolist()
         old_info_found = next((i.filename.split("/")[0] for i in infos if i.filename.endswith(".dist-info/METADATA")), None)
@@ -81,6 +82,12 @@ def relabel(src: Path, dest_dir: Path, new_version: str, extra: dict[str, bytes]
                 arc = new_info + arc[len(old_info):]
                 if arc == f"{new_info}/METADATA":
                     data = _set_version(data, new_version)
+                name = arc[len(new_info) + 1:]
+                if name in extra:
+                    # the source wheel has this file already (an OpenCV wheel carries gpuready_build.json from
+                    # its build): one entry, merged, never two of the same name in the archive
+                    extra[name] = _merged(data, extra[name])
+                    continue
             elif arc.startswith(old_info[: -len(".dist-info")] + ".data/"):
                 old_data = old_info[: -len(".dist-info")] + ".data"
                 arc = new_info[: -len(".dist-info")] + ".data" + arc[len(old_data):]
@@ -89,7 +96,7 @@ def relabel(src: Path, dest_dir: Path, new_version: str, extra: dict[str, bytes]
             zi.compress_type = zipfile.ZIP_DEFLATED
             zout.writestr(zi, data)
             records.append((arc, _digest(data), len(data)))
-        for fname, data in (extra or {}).items():
+        for fname, data in extra.items():
             arc = f"{new_info}/{fname}"
             zout.writestr(arc, data)
             records.append((arc, _digest(data), len(data)))
@@ -97,6 +104,19 @@ def relabel(src: Path, dest_dir: Path, new_version: str, extra: dict[str, bytes]
         zout.writestr(f"{new_info}/RECORD", record)
     os.replace(tmp, out)
     return out
+
+
+def _merged(old: bytes, new: bytes) -> bytes:
+    """Two JSON objects as one (the new one's keys win); otherwise the new content."""
+    import json
+
+    try:
+        a, b = json.loads(old), json.loads(new)
+    except ValueError:
+        return new
+    if isinstance(a, dict) and isinstance(b, dict):
+        return json.dumps({**a, **b}, indent=2, sort_keys=True).encode()
+    return new
 
 
 def _set_version(metadata: bytes, version: str) -> bytes:

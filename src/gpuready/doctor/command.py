@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.options import get_machine, machine_option, python_option
+from gpuready.options import SECONDS, get_machine, machine_option, python_option
 from gpuready.report.jsonout import document
 
 
@@ -18,7 +18,7 @@ from gpuready.report.jsonout import document
 @click.option("--no-redact", is_flag=True, help="Keep the home folder, user name and host name in --json/--markdown (hidden by default).")
 @click.option("--no-op", "no_op", is_flag=True, help="Do not run a tiny GPU operation in each framework before listing the CUDA libraries it loads.")
 @click.option("--verify", "run_verify", is_flag=True, help="Also run a real kernel through each framework (gpuready verify).")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds each framework import may take.")
+@click.option("--timeout", type=SECONDS, default=60.0, show_default=True, help="Seconds each framework import may take.")
 @machine_option
 @python_option
 def doctor(as_json: bool, markdown: bool, no_redact: bool, no_op: bool, run_verify: bool, timeout: float, machine_file: Path | None, python: str | None) -> None:

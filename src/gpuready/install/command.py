@@ -13,8 +13,8 @@ from typing import Sequence
 
 import click
 
+from gpuready.options import SECONDS, machine_option
 from gpuready.report.jsonout import dumps
-from gpuready.options import machine_option
 
 
 class BadInput(click.ClickException):
@@ -37,23 +37,15 @@ def _net_options(index_url: str | None, mirror: str | None, retries: int, net_ti
 
 
 def _archs(text: str | None) -> tuple[str, ...]:
+    """--cuda-arch "8.6,9.0" -> ("8.6", "9.0"); the same reading and checks as `gpuready build`."""
     if not text:
         return ()
-    out = []
-    for part in text.replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        norm = part.replace("sm_", "")
-        if "." not in norm and norm.isdigit() and len(norm) >= 2:
-            norm = f"{norm[:-1]}.{norm[-1]}"
-        try:
-            major, minor = norm.split(".")
-            int(major), int(minor)
-        except ValueError:
-            raise BadInput(f"--cuda-arch: {part!r} is not a compute capability (like 8.6 or 9.0)") from None
-        out.append(norm)
-    return tuple(out)
+    from gpuready.build.settings import BuildSettingsError, parse_archs
+
+    try:
+        return tuple(parse_archs(text))
+    except BuildSettingsError as exc:
+        raise BadInput(f"--cuda-arch: {exc}") from None
 
 
 class TerminalUI:
@@ -112,7 +104,7 @@ class TerminalUI:
 @click.option("--rebuild", is_flag=True, help="Build from source even when the wheel cache has a matching wheel.")
 @click.option("--retries", type=int, default=0, help="Retries per download (default 5).")
 @click.option("--net-timeout", type=int, default=0, help="Network timeout in seconds (default 60).")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds each framework probe/verify may take.")
+@click.option("--timeout", type=SECONDS, default=120.0, show_default=True, help="Seconds each framework probe/verify may take.")
 @click.option("--recover", is_flag=True, help="Only undo an install that was killed half-way in this environment, then exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (progress stays on stderr).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
@@ -243,12 +235,15 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     from gpuready.report.terminal import console
 
     net = _net_options(index_url, mirror, retries, net_timeout)
+    if machine_file is not None and python is not None:
+        raise BadInput("choose one of --machine and --python (the machine file says which Python the target has)")
+    from gpuready.paths import writable_dir_problem
+
     if dest.exists() and not dest.is_dir():
         raise BadInput(f"{dest}: not a folder")
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BadInput(f"{dest}: cannot create this folder ({exc.strerror or exc})") from None
+    problem = writable_dir_problem(dest)  # before pip runs for minutes
+    if problem:
+        raise BadInput(problem)
     machine = get_machine(machine_file, python)
     try:
         plan = load_plan_file(plan_file) if plan_file is not None else make_install_plan(machine, packages, net)

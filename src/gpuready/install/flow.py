@@ -37,7 +37,7 @@ from gpuready.install.steps import (
     Step, build_step, built_wheel_steps, order_packages, package_step, removal_steps, select_packages,
 )
 from gpuready.install.transaction import (
-    EnvLock, LockBusy, Transaction, interrupts_raise, recover, txn_base,
+    EnvLock, LockBusy, Transaction, interrupts_deferred, interrupts_raise, recover, remove_venv, txn_base,
 )
 from gpuready.machine import Machine
 from gpuready.plan import make_plan
@@ -301,13 +301,19 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     manifest = offline.read_manifest(opts.offline) if opts.offline is not None else None
     net = opts.net
     if opts.offline is not None:
-        net = NetOptions(offline_dir=str(opts.offline.resolve()), find_links=net.find_links, retries=net.retries, timeout=net.timeout)
+        # only the files the manifest lists, hash-checked (an unlisted wheel in the folder is never seen)
+        net = NetOptions(offline_dir=str(offline.checked_folder(opts.offline, manifest)), find_links=net.find_links,
+                         retries=net.retries, timeout=net.timeout)
 
     # the machine (the target's Python; for a venv still to be made, the Python it will be made from)
     if opts.machine_file is not None:
         machine = Machine.load(opts.machine_file)
     else:
         machine = probe_machine(base_python if create else target, timeout=opts.timeout)
+        if not machine.python.version:  # not a working interpreter: bad input, not a plan for "Python 3"
+            why = next((n.message for n in machine.notes if n.subject == "python"), "it did not answer")
+            flag = "--python" if opts.python and not create else "the interpreter"
+            raise InstallError(f"{flag} {base_python if create else target}: not a working Python interpreter ({why})")
 
     # the plan
     if opts.plan_file is not None:
@@ -368,10 +374,11 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     sdists: dict[str, Path | None] = {}
     for p in pkgs:
         if p.is_source and opts.offline is not None and manifest is not None:
-            sdists[p.name] = offline.sdist_for(opts.offline, manifest, p.dist_name, p.version)
+            sdists[p.name] = offline.sdist_for(offline.checked_folder(opts.offline, manifest), manifest, p.dist_name, p.version)
     planned: list[Step] = []
     if create:
-        planned.append(Step("venv", f"create the virtual environment {opts.venv}", "", venv_command(str(opts.venv), base_python, installer)))
+        make_venv = venv_command(str(opts.venv), base_python, installer, offline=opts.offline is not None)  # offline: no uv --seed
+        planned.append(Step("venv", f"create the virtual environment {opts.venv}", "", make_venv))
     planned += [build_step(p, opts.cuda_archs, sdists.get(p.name)) for p in pkgs if p.is_source]
     planned += removal_steps(conflicts, installer)
     for p in pkgs:
@@ -410,11 +417,19 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     # the transaction
     created_venv = ""
     view = ui.view() if opts.progress else ProgressView(enabled=False)
+    keep_venv_dir = False
     if create:
-        res = run_step(planned[0].command, log, view)
+        # The user may have made the (empty) folder: then a failure empties it again but leaves it.
+        keep_venv_dir = opts.venv.is_dir()
+        try:
+            res = run_step(planned[0].command, log, view)
+        except BaseException:  # Ctrl-C half-way through `venv`: no half environment is left behind
+            with interrupts_deferred():
+                remove_venv(opts.venv, keep_dir=keep_venv_dir)
+            raise
         rep.steps[0].update(rc=res.returncode, seconds=round(res.seconds, 1), ok=res.ok)
         if not res.ok:
-            shutil.rmtree(opts.venv, ignore_errors=True)
+            remove_venv(opts.venv, keep_dir=keep_venv_dir)
             rep.status = "failed"
             rep.failed_step = planned[0].title
             rep.causes = explain_output(res.output, machine, "install")
@@ -423,7 +438,7 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
         try:
             env = inspect_env(target)
         except EnvError as exc:
-            shutil.rmtree(opts.venv, ignore_errors=True)
+            remove_venv(opts.venv, keep_dir=keep_venv_dir)
             raise InstallError(str(exc)) from None
     assert env is not None
     steps: list[Step] = removal_steps(conflicts, installer)
@@ -444,7 +459,8 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
             if rb is not None:
                 rep.recovered.append(f"an interrupted install ({journal.id}) was rolled back first: "
                                      + ("exactly" if rb.exact else f"with problems, backup kept in {rb.kept_backup}"))
-        txn = Transaction(env, base, installer.freeze(), log, extra_roots=conflicts.extra_roots, created_venv=created_venv)
+        txn = Transaction(env, base, installer.freeze(), log, extra_roots=conflicts.extra_roots, created_venv=created_venv,
+                          keep_venv_dir=keep_venv_dir)
         return _apply(txn, steps, offset, pkgs, opts, machine, installer, target, ui, view, log, rep)
     finally:
         lock.release()
@@ -479,8 +495,9 @@ def _build(pkg: PackagePlan, opts: InstallOptions, machine: Machine, python: str
     archs = list(opts.cuda_archs or build.get("cuda_arch_bin") or []) or None
     log.section(f"build {name} {pkg.version or ''} (gpuready build; its own log is kept too)")
     ui.message(f"Building {pkg.dist_name} {pkg.version or ''} from source (this can take minutes; a cached wheel is reused)")
-    pip_args = ("--no-index", "--find-links", str(opts.offline.resolve())) if opts.offline is not None else ()
-    with offline_env(opts.offline.resolve() if opts.offline is not None else None):
+    checked = offline.checked_folder(opts.offline) if opts.offline is not None else None
+    pip_args = ("--no-index", "--find-links", str(checked)) if checked is not None else ()
+    with offline_env(checked):
         res = build_wheel(machine, name, version=pkg.version, sdist=sdist, cuda_archs=archs, python=python,
                           jobs=opts.jobs, progress=opts.progress, use_cache=opts.use_cache, pip_args=pip_args,
                           cuda_major=_cuda_major(build))

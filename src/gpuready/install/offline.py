@@ -8,8 +8,10 @@
 
 `gpuready install --offline DIR` follows that plan (it was made for the target machine; planning
 again there could pick versions the folder does not hold), installs with
-`--no-index --find-links DIR`, and builds sdists from DIR. The sha256 of every file is checked
-first, so a truncated copy on a USB stick fails before anything is changed.
+`--no-index --find-links CHECKED`, and builds sdists from CHECKED. The sha256 of every file is checked
+first, so a truncated copy on a USB stick fails before anything is changed. CHECKED is a folder of
+links to the listed files only (`checked_folder`): a wheel someone dropped into DIR later, listed
+nowhere, is never seen by pip or uv, so it cannot stand in for the version the manifest names.
 
 Also here: the wheel tags of a target machine (`pip download --platform ...` needs them spelled
 out), from the Machine's Python and OS (and, for Linux, its distribution's glibc).
@@ -17,10 +19,13 @@ out), from the Machine's Python and OS (and, for Linux, its distribution's glibc
 
 from __future__ import annotations
 
+import atexit
 import datetime as _dt
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,9 +203,12 @@ def read_manifest(folder: Path, *, check: bool = True) -> dict:
         raise OfflineError(f"{path}: not a gpuready offline manifest")
     if data.get("schema_version") != SCHEMA_VERSION:
         raise OfflineError(f"{path}: manifest version {data.get('schema_version')!r} is not supported (this gpuready reads {SCHEMA_VERSION})")
+    files = data.get("files")
+    if not isinstance(files, list) or not all(_entry_ok(f) for f in files):
+        raise OfflineError(f"{path}: its file list is malformed (each entry needs a plain file name, a sha256 and a size)")
     if check:
         problems = []
-        for f in data.get("files", []):
+        for f in files:
             p = folder / f["file"]
             if not p.is_file():
                 problems.append(f"missing: {f['file']}")
@@ -209,6 +217,50 @@ def read_manifest(folder: Path, *, check: bool = True) -> dict:
         if problems:
             raise OfflineError(f"{folder}: " + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else ""))
     return data
+
+
+def _entry_ok(f: object) -> bool:
+    """A manifest entry names a file in the folder itself (no path, no "..") with its sha256 and size."""
+    if not isinstance(f, dict):
+        return False
+    name, sha, size = f.get("file"), f.get("sha256"), f.get("size")
+    return (isinstance(name, str) and bool(name) and name == os.path.basename(name) and "/" not in name and "\\" not in name
+            and name not in (".", "..") and not name.startswith(".") and name != MANIFEST
+            and isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)
+            and isinstance(size, int) and not isinstance(size, bool) and size >= 0)
+
+
+_CHECKED: dict[str, Path] = {}
+
+
+def checked_folder(folder: Path, data: dict | None = None) -> Path:
+    """A folder holding only the files the manifest lists, each checked against its sha256.
+
+    Hard links where the file system allows (no copy of a 3 GB wheel: the link is the very file
+    read_manifest hashed), else copies, hashed again, so what pip reads is what was checked. Made once
+    per run in the temp folder and removed when gpuready exits.
+    """
+    key = str(folder.resolve())
+    if key in _CHECKED and _CHECKED[key].is_dir():
+        return _CHECKED[key]
+    data = data if data is not None else read_manifest(folder)
+    stage = Path(tempfile.mkdtemp(prefix="gpuready-offline-"))
+    atexit.register(shutil.rmtree, stage, True)
+    for f in data.get("files", []):
+        src, dst = folder / f["file"], stage / f["file"]
+        try:
+            os.link(src, dst)  # the same file read_manifest just hashed
+            continue
+        except OSError:
+            pass
+        try:
+            shutil.copyfile(src, dst)
+        except OSError as exc:
+            raise OfflineError(f"{folder}: cannot stage {f['file']} for a checked install ({exc.strerror or exc})") from None
+        if dst.stat().st_size != f["size"] or sha256_of(dst) != f["sha256"]:
+            raise OfflineError(f"{folder}: {f['file']} changed while it was being checked")
+    _CHECKED[key] = stage
+    return stage
 
 
 def check_target(data: dict, python_version: str, platform_tag: str) -> list[str]:

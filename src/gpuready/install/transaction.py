@@ -194,6 +194,8 @@ class Journal:
     pid: int = field(default_factory=os.getpid)
     started: str = field(default_factory=lambda: _dt.datetime.now().isoformat(timespec="seconds"))
     created_venv: str = ""  # a venv this transaction created: rolling back deletes it
+    keep_venv_dir: bool = False  # ... but not its folder, which the user made (empty) before gpuready ran
+    new_files: list[str] = field(default_factory=list)  # files absent before that the installer may leave (uv's <venv>/.lock)
     steps: list[str] = field(default_factory=list)
     child_pgid: int = 0  # process group of the installer running now (pip's build subprocesses included)
 
@@ -245,6 +247,7 @@ class Transaction:
         *,
         extra_roots: tuple[str, ...] = (),
         created_venv: str = "",
+        keep_venv_dir: bool = False,
     ) -> None:
         self.env = env
         self.base = base
@@ -253,7 +256,10 @@ class Transaction:
         self.extra_roots = extra_roots
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         self.folder = base / f"txn-{stamp}-{os.getpid()}"
-        self.journal = Journal(id=self.folder.name, python=env.python, created_venv=created_venv)
+        self.journal = Journal(id=self.folder.name, python=env.python, created_venv=created_venv, keep_venv_dir=keep_venv_dir)
+        if not created_venv and env.prefix:
+            # uv takes its environment lock in <prefix>/.lock and leaves the file: a rollback removes it again
+            self.journal.new_files = [str(p) for p in (Path(env.prefix) / ".lock",) if not os.path.lexists(p)]
         self.snapshot: snap_mod.Snapshot | None = None
         self.finished = False
 
@@ -314,11 +320,15 @@ class Transaction:
 def undo(folder: Path, journal: Journal, snapshot: snap_mod.Snapshot | None, freeze_cmd: Command | None, log: RunLog) -> RollbackReport:
     """Restore from a transaction folder (used by rollback and by crash recovery)."""
     if journal.created_venv:
-        shutil.rmtree(journal.created_venv, ignore_errors=True)
-        log.write(f"removed the environment this install created: {journal.created_venv}")
+        gone = remove_venv(journal.created_venv, keep_dir=journal.keep_venv_dir)
+        log.write(f"removed the environment this install created: {journal.created_venv}"
+                  + (" (its folder, made by you before, is kept empty)" if journal.keep_venv_dir else ""))
         shutil.rmtree(folder, ignore_errors=True)
-        gone = not os.path.exists(journal.created_venv)
         return RollbackReport(None, removed_venv=journal.created_venv, kept_backup="" if gone else str(folder))
+    for path in journal.new_files:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            log.write(f"removed {path} (left by the installer)")
     if snapshot is None:
         snapshot = snap_mod.Snapshot.load(folder / "snapshot.json")
     rep = snap_mod.restore(snapshot, freeze_cmd)
@@ -342,6 +352,28 @@ def undo(folder: Path, journal: Journal, snapshot: snap_mod.Snapshot | None, fre
         with contextlib.suppress(OSError):
             journal.save(folder)
     return RollbackReport(rep, kept_backup=kept)
+
+
+def remove_venv(path: str | os.PathLike, *, keep_dir: bool = False) -> bool:
+    """Delete a venv gpuready created; with `keep_dir`, only its contents (the user made the empty folder).
+
+    True when nothing of it is left (an empty kept folder counts as nothing)."""
+    path = Path(path)
+    if not keep_dir:
+        shutil.rmtree(path, ignore_errors=True)
+        return not os.path.lexists(path)
+    if not path.is_dir():
+        return True
+    for child in list(path.iterdir()):
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                child.unlink()
+    try:
+        return not any(path.iterdir())
+    except OSError:
+        return False
 
 
 def _stop_leftovers(journal: Journal, log: RunLog) -> None:

@@ -282,6 +282,14 @@ def gpu_cc(name: str) -> str:
     return model.cc if model else ""
 
 
+def known_archs() -> frozenset[int]:
+    """Every compute capability some nvcc can target or some known GPU has (86 for 8.6): what a
+    --cuda-arch or --gpu sm_XY value must be one of."""
+    known = {sm for row in arch_support() for sm in row.sm}
+    known |= {cc_int(g.cc) for g in gpu_models() if g.cc}
+    return frozenset(known)
+
+
 def build_runs_on(archs: tuple[str, ...] | list[str], cc: str) -> bool | None:
     """Does a binary carrying `archs` ("sm_80", "compute_90", "sm_90a") have code for a GPU of `cc`?
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.options import get_machine, machine_option
+from gpuready.options import SECONDS, get_machine, machine_option
 
 FORMATS = ("text", "json", "requirements", "script")
 
@@ -32,7 +32,7 @@ FORMATS = ("text", "json", "requirements", "script")
               help="Mirror of the PyTorch wheel index, replacing https://download.pytorch.org/whl ({variant} is replaced by cu126 etc.; "
                    "a .html page is used with --find-links). Set it once: `gpuready config set torch-mirror URL`.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the output to this file.")
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds the machine probe may take.")
+@click.option("--timeout", type=SECONDS, default=30.0, show_default=True, help="Seconds the machine probe may take.")
 def plan(packages: tuple[str, ...], as_json: bool, fmt: str, machine_file: Path | None, os_name: str | None,
          python: str | None, driver: str | None, gpus: tuple[str, ...], index_url: str | None, mirror: str | None,
          output: Path | None, timeout: float) -> None:
@@ -49,10 +49,13 @@ def plan(packages: tuple[str, ...], as_json: bool, fmt: str, machine_file: Path 
         requests = parse_requests(list(packages))
     except RequestError as exc:
         raise click.UsageError(str(exc)) from None
-    py_version = python if python and re.fullmatch(r"3(\.\d+){1,2}", python.strip()) else None
+    py_version = python.strip() if python and re.fullmatch(r"3(\.\d+){1,2}", python.strip()) else None
     interpreter = python if python and not py_version else None
+    if interpreter and re.fullmatch(r"\d+(\.\d+)*", interpreter.strip()):
+        raise click.UsageError(f"--python {interpreter}: gpuready plans for Python 3 (give a version like 3.12, or an interpreter's path)")
     if interpreter and machine_file is not None:
-        raise click.UsageError("--python PATH probes an interpreter; it cannot be combined with --machine")
+        raise click.UsageError(f"--python {interpreter}: not a Python version like 3.12; an interpreter's path (which is probed) "
+                               "cannot be combined with --machine")
     for url, flag in ((index_url, "--index-url"), (mirror, "--mirror")):
         if url is not None and not re.match(r"^(https?|file)://\S+$", url):
             raise click.UsageError(f"{flag} {url!r}: expected an http(s):// or file:// URL")

@@ -4,6 +4,11 @@ A requirements file can name one --index-url and any number of --extra-index-url
 the user's own index stays primary and the PyTorch index is an extra one; torch pins carry their
 local tag (+cu126) so pip cannot take PyPI's build of the same version by mistake. What a
 requirements file cannot say (a source build, --no-deps, an uninstall) is written as a comment.
+
+Both files are built line by line from tokens: text from a machine file (its description, a GPU name)
+only ever lands inside a comment, on one line with its control characters escaped (textsafe.one_line),
+so it cannot add a command to the script or an option to the requirements file; commands are
+shlex-quoted.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import shlex
 
 from gpuready.plan.model import PackagePlan, Plan
+from gpuready.textsafe import one_line
 
 PIP = ("pip", "install")
 
@@ -41,8 +47,17 @@ def _index_options(p: PackagePlan) -> tuple[list[str], list[str]]:
     return reqs, opts
 
 
+def _comment(text: str) -> str:
+    return "# " + one_line(text)
+
+
+def _safe_lines(lines: list[str]) -> str:
+    """The file's text: every line one line (a stray newline in a value is escaped, not obeyed)."""
+    return "\n".join(one_line(line) for line in lines) + "\n"
+
+
 def requirements_text(plan: Plan) -> str:
-    lines = [f"# {line}" for line in _header(plan)]
+    lines = [_comment(line) for line in _header(plan)]
     primary = ""
     extras: list[str] = []
     finds: list[str] = []
@@ -52,14 +67,14 @@ def requirements_text(plan: Plan) -> str:
     torch_base = str(plan.index.get("pytorch_index") or "https://download.pytorch.org/whl").split("{", 1)[0].rstrip("/")
     for p in plan.packages:
         if not p.install:
-            body.append(f"# {p.name}: nothing to install ({p.reasons[-1] if p.reasons else 'no build fits'})")
+            body.append(_comment(f"{p.name}: nothing to install ({p.reasons[-1] if p.reasons else 'no build fits'})"))
             continue
         if tuple(p.install[:2]) != PIP:
-            body.append(f"# {p.name}: {p.variant} build, not installable from a requirements file: {shlex.join(p.install)}")
+            body.append(_comment(f"{p.name}: {p.variant} build, not installable from a requirements file: {shlex.join(p.install)}"))
             continue
         reqs, opts = _index_options(p)
         if "--no-deps" in opts:
-            body.append(f"# {p.name}: install with --no-deps after the rest: {shlex.join(p.install)}")
+            body.append(_comment(f"{p.name}: install with --no-deps after the rest: {shlex.join(p.install)}"))
             continue
         for flag, url in zip(opts[::2], opts[1::2]):
             if flag == "--index-url":
@@ -75,7 +90,7 @@ def requirements_text(plan: Plan) -> str:
                 hosts.append(url)
         no_index = no_index or "--no-index" in opts
         if p.conflicts:
-            body.append(f"# {p.name}: uninstall {', '.join(p.conflicts)} first (pip uninstall -y {' '.join(p.conflicts)})")
+            body.append(_comment(f"{p.name}: uninstall {', '.join(p.conflicts)} first (pip uninstall -y {' '.join(p.conflicts)})"))
         body += reqs
     if no_index:
         lines.append("--no-index")
@@ -86,15 +101,15 @@ def requirements_text(plan: Plan) -> str:
     lines += [f"--trusted-host {h}" for h in dict.fromkeys(hosts)]
     lines += body
     for b in plan.blocked:
-        lines.append(f"# BLOCKED {b.package}: {b.blocking}" + (f" -- fix: {b.fix}" if b.fix else ""))
-    return "\n".join(lines) + "\n"
+        lines.append(_comment(f"BLOCKED {b.package}: {b.blocking}" + (f" -- fix: {b.fix}" if b.fix else "")))
+    return _safe_lines(lines)
 
 
 def script_text(plan: Plan, python: str = "python") -> str:
-    lines = ["#!/bin/sh", *[f"# {line}" for line in _header(plan)], "set -e"]
+    lines = ["#!/bin/sh", *[_comment(line) for line in _header(plan)], "set -e"]
     for p in plan.packages:
         if not p.install:
-            lines.append(f"# {p.name}: nothing to install")
+            lines.append(_comment(f"{p.name}: nothing to install"))
             continue
         if p.conflicts:
             lines.append(shlex.join([python, "-m", "pip", "uninstall", "-y", *p.conflicts]))
@@ -102,11 +117,11 @@ def script_text(plan: Plan, python: str = "python") -> str:
         if tuple(argv[:2]) == PIP:
             argv = [python, "-m", "pip", *argv[1:]]
         if p.requires:
-            lines.append(f"# {p.name} also needs, installed on the system: " + ", ".join(f"{k} {v}" for k, v in p.requires.items()))
+            lines.append(_comment(f"{p.name} also needs, installed on the system: " + ", ".join(f"{k} {v}" for k, v in p.requires.items())))
         lines.append(shlex.join(argv))
     for b in plan.blocked:
-        lines.append(f"# BLOCKED {b.package}: {b.blocking}" + (f" -- fix: {b.fix}" if b.fix else ""))
-    return "\n".join(lines) + "\n"
+        lines.append(_comment(f"BLOCKED {b.package}: {b.blocking}" + (f" -- fix: {b.fix}" if b.fix else "")))
+    return _safe_lines(lines)
 
 
 def print_plan(plan: Plan, con=None, *, verbose: bool = True) -> None:
@@ -119,9 +134,7 @@ def print_plan(plan: Plan, con=None, *, verbose: bool = True) -> None:
     if con is None:
         import sys
 
-        from rich.console import Console
-
-        con = console() if sys.stdout.isatty() else Console(highlight=False, soft_wrap=True)
+        con = console(soft_wrap=not sys.stdout.isatty())
     con.print(Text("Plan for: ", style="bold") + Text(plan.machine[0] if plan.machine else ""))
     for line in plan.machine[1:]:
         con.print(Text("  " + line, style="dim"))

@@ -98,6 +98,15 @@ _SM_RE = re.compile(r"^(?:sm_?)?(\d{2,3})$", re.I)
 _CC_RE = re.compile(r"^(\d{1,2})\.(\d)$")
 
 
+def _known_or_fail(sm: int, text: str) -> None:
+    from gpuready.knowledge.cuda import known_archs
+
+    known = known_archs()
+    if sm not in known:
+        raise OverrideError(f"--gpu {text!r}: no NVIDIA GPU has compute capability {cc_str(sm)} "
+                            f"(known: {cc_str(min(known))} to {cc_str(max(known))})")
+
+
 def parse_gpu(text: str, index: int) -> GPU:
     """ "NVIDIA GeForce RTX 3060", "Tesla V100-SXM2-16GB", "sm_86", "86" or "8.6" -> a GPU."""
     text = text.strip()
@@ -105,10 +114,12 @@ def parse_gpu(text: str, index: int) -> GPU:
         raise OverrideError("--gpu needs a GPU name (as nvidia-smi prints it) or a target like sm_86")
     m = _SM_RE.match(text)
     if m:
+        _known_or_fail(int(m.group(1)), text)
         cc = cc_str(int(m.group(1)))
         return GPU(index=index, name=f"sm_{m.group(1)}", compute_capability=cc)
     m = _CC_RE.match(text)
     if m:
+        _known_or_fail(int(m.group(1)) * 10 + int(m.group(2)), text)
         return GPU(index=index, name=f"sm_{m.group(1)}{m.group(2)}", compute_capability=text)
     model = gpu_model(text)
     if model is None:

@@ -35,10 +35,11 @@ def probe_machine(
     if py_error:
         notes.append(ProbeNote("python", py_error, "warning"))
     want_frameworks = frameworks and bool(sys_path)
+    tool_notes: list[ProbeNote] = []  # a hung nvcc or compiler (list.append is thread-safe)
     (driver, gpus, driver_notes), toolkits, compilers, cmake, fws = in_parallel([
         probe_driver,
-        lambda: probe_toolkits(py.site_packages),
-        probe_compilers,
+        lambda: probe_toolkits(py.site_packages, notes=tool_notes),
+        lambda: probe_compilers(notes=tool_notes),
         probe_cmake,
         lambda: probe_frameworks(sys_path, python or None, only=only, timeout=timeout, real_op=real_op) if want_frameworks else (),
     ])
@@ -48,6 +49,7 @@ def probe_machine(
     if tegra is not None and not gpus:  # integrated GPU: no PCI device, often no NVML
         gpu = jetson_gpu(tegra)
         gpus = (gpu,) if gpu else gpus
+    notes.extend(tool_notes)
     return Machine(
         os=os_info,
         python=py,

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from gpuready.options import get_machine, machine_option, python_option
+from gpuready.options import SECONDS, get_machine, machine_option, python_option
 
 
 @click.command()
 @click.option("--save", "save_to", type=click.Path(dir_okay=False, path_type=Path), help="Write the machine as JSON to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the machine as JSON.")
 @click.option("--no-frameworks", is_flag=True, help="Skip the framework imports (fast: drivers, toolkits, compilers only).")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds each framework import may take.")
+@click.option("--timeout", type=SECONDS, default=60.0, show_default=True, help="Seconds each framework import may take.")
 @machine_option
 @python_option
 def probe(save_to: Path | None, as_json: bool, no_frameworks: bool, timeout: float, machine_file: Path | None, python: str | None) -> None:

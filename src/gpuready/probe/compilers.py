@@ -13,7 +13,7 @@ import json
 import os
 import re
 
-from gpuready.machine import Compiler
+from gpuready.machine import Compiler, ProbeNote
 from gpuready.proc import IS_WINDOWS, run, which
 
 
@@ -90,8 +90,10 @@ def msvc_from_installation(install: dict) -> Compiler | None:
     return Compiler(kind="msvc", version=version, path=cl, msc_ver=msc, origin="vswhere: " + install.get("displayName", ""))
 
 
-def _gnu_like(path: str, origin: str, timeout: float) -> Compiler | None:
+def _gnu_like(path: str, origin: str, timeout: float, notes: list[ProbeNote] | None = None) -> Compiler | None:
     res = run([path, "--version"], timeout=timeout)
+    if res.timed_out and notes is not None:
+        notes.append(ProbeNote("compiler", f"{path} ({origin}) did not answer `--version` within {timeout:.0f} s: not listed", "warning"))
     if not res.ok:
         return None
     clang = parse_clang_version(res.stdout)
@@ -103,7 +105,8 @@ def _gnu_like(path: str, origin: str, timeout: float) -> Compiler | None:
     return None
 
 
-def probe_compilers(timeout: float = 10.0) -> tuple[Compiler, ...]:
+def probe_compilers(timeout: float = 10.0, notes: list[ProbeNote] | None = None) -> tuple[Compiler, ...]:
+    """The C/C++ compilers found; one that hangs is noted in `notes`, not silently left out."""
     found: list[Compiler] = []
     seen: set[str] = set()
 
@@ -114,7 +117,7 @@ def probe_compilers(timeout: float = 10.0) -> tuple[Compiler, ...]:
         if real in seen:
             return
         seen.add(real)
-        comp = _gnu_like(path, origin, timeout)
+        comp = _gnu_like(path, origin, timeout, notes)
         if comp:
             found.append(comp)
 

@@ -20,6 +20,9 @@ from gpuready.proc import IS_WINDOWS, Result, parse_marked_json, run, which
 CHILD = Path(__file__).with_name("_gpu_child.py")
 
 SMI_FIELDS = "index,name,uuid,compute_cap,memory.total,pci.bus_id,driver_version"
+# nvidia-smi output is parsed, never shown: 1 MB holds the query for 64 GPUs many times over (a broken
+# nvidia-smi can print hundreds of MB; only the first MB is kept).
+SMI_MAX_OUTPUT = 1 << 20
 
 
 def cuda_from_int(encoded: int) -> str:
@@ -144,7 +147,7 @@ def probe_driver(timeout: float = 15.0, smi_timeout: float = 10.0) -> tuple[Driv
     if not driver_version or not gpus:
         smi = nvidia_smi_path()
         if smi:
-            res = run([smi, f"--query-gpu={SMI_FIELDS}", "--format=csv,noheader,nounits"], timeout=smi_timeout)
+            res = run([smi, f"--query-gpu={SMI_FIELDS}", "--format=csv,noheader,nounits"], timeout=smi_timeout, max_output=SMI_MAX_OUTPUT)
             if res.ok and "not a valid field" not in res.output:
                 drv, smi_gpus = parse_smi_csv(res.stdout)
             elif res.timed_out:
@@ -152,7 +155,7 @@ def probe_driver(timeout: float = 15.0, smi_timeout: float = 10.0) -> tuple[Driv
                 notes.append(ProbeNote("nvidia-smi", f"nvidia-smi did not answer within {smi_timeout:.0f} s: the driver may be wedged", "warning"))
             else:
                 fields = SMI_FIELDS.replace("compute_cap,", "")
-                res2 = run([smi, f"--query-gpu={fields}", "--format=csv,noheader,nounits"], timeout=smi_timeout)
+                res2 = run([smi, f"--query-gpu={fields}", "--format=csv,noheader,nounits"], timeout=smi_timeout, max_output=SMI_MAX_OUTPUT)
                 drv, smi_gpus = parse_smi_csv(res2.stdout) if res2.ok else ("", [])
                 if not res2.ok and not res2.timed_out and res.output:
                     notes.append(ProbeNote("nvidia-smi", res.tail(3), "warning"))
@@ -161,7 +164,7 @@ def probe_driver(timeout: float = 15.0, smi_timeout: float = 10.0) -> tuple[Driv
             if smi_gpus and not gpus:
                 gpus = smi_gpus
             if driver_version and not cuda and not res.timed_out:
-                banner = run([smi], timeout=smi_timeout)
+                banner = run([smi], timeout=smi_timeout, max_output=SMI_MAX_OUTPUT)
                 cuda = parse_smi_banner(banner.stdout)[1] if banner.ok else ""
     if not driver_version and module_version:
         driver_version, source = module_version, "proc"

@@ -14,10 +14,14 @@ import os
 import re
 from pathlib import Path
 
-from gpuready.machine import CudaToolkit
+from gpuready.machine import CudaToolkit, ProbeNote
 from gpuready.proc import IS_WINDOWS, run, which
 
 NVCC = "nvcc.exe" if IS_WINDOWS else "nvcc"
+
+# nvccs that did not answer within the timeout: asked once, then noted (a wedged wrapper script must not
+# cost 10 s per question, and its toolkit is still listed, from its files, instead of vanishing).
+_HUNG: dict[str, float] = {}
 
 # Where NVIDIA's pip wheels put nvcc, relative to site-packages (CUDA 13 merged wheels, then 12.x).
 PIP_NVCC_DIRS = ("nvidia/cu13/bin", "nvidia/cuda_nvcc/bin")
@@ -63,7 +67,11 @@ def nvcc_root(nvcc: str, timeout: float = 10.0) -> str:
     root = Path(nvcc).resolve().parent.parent
     if (root / "include" / "cuda_runtime.h").is_file():
         return str(root)
+    if nvcc in _HUNG:
+        return str(root)
     res = run([nvcc, "-dryrun", "-c", "-x", "cu", os.devnull, "-o", os.devnull], timeout=timeout)
+    if res.timed_out:
+        _HUNG[nvcc] = timeout
     here = parse_dryrun_here(res.output)
     return str(Path(here).parent) if here else str(root)
 
@@ -114,8 +122,10 @@ def _nvcc_in(root: str) -> str:
 
 
 def _root_version(root: str, nvcc: str, timeout: float) -> str:
-    if nvcc:
+    if nvcc and nvcc not in _HUNG:
         res = run([nvcc, "--version"], timeout=timeout)
+        if res.timed_out:
+            _HUNG[nvcc] = timeout
         if res.ok:
             version = parse_nvcc_version(res.stdout)
             if version:
@@ -134,7 +144,9 @@ def _root_version(root: str, nvcc: str, timeout: float) -> str:
     return ""
 
 
-def probe_toolkits(site_packages: tuple[str, ...] = (), timeout: float = 10.0) -> tuple[CudaToolkit, ...]:
+def probe_toolkits(site_packages: tuple[str, ...] = (), timeout: float = 10.0,
+                   notes: list[ProbeNote] | None = None) -> tuple[CudaToolkit, ...]:
+    """Every toolkit found; an nvcc that hangs is noted in `notes` (its toolkit stays, versioned from its files)."""
     first_nvcc = which(NVCC)
     path_root = os.path.realpath(nvcc_root(first_nvcc, timeout)) if first_nvcc else ""
     seen: dict[str, CudaToolkit] = {}
@@ -159,4 +171,9 @@ def probe_toolkits(site_packages: tuple[str, ...] = (), timeout: float = 10.0) -
             origin=origin,
             on_path=bool(nvcc) and real == path_root,
         )
+    if notes is not None:
+        asked = {first_nvcc, *(tk.nvcc for tk in seen.values())}
+        for nvcc in sorted(n for n in _HUNG if n in asked):
+            notes.append(ProbeNote("toolkit", f"{nvcc} did not answer within {_HUNG[nvcc]:.0f} s (a hung wrapper or a wedged "
+                                              "file system?): its toolkit's version was read from its files, if at all", "warning"))
     return tuple(seen.values())

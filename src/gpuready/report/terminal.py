@@ -1,6 +1,9 @@
 """Readable terminal output (rich): the machine, and a list of findings.
 
-Rich is imported here only, so commands that print JSON never pay for it.
+Rich is imported here only, so commands that print JSON never pay for it. Every console gpuready
+prints through comes from `console()`: it shows control characters in what it prints as escapes
+(a machine file's GPU name cannot clear the screen), while rich's own styles still reach the terminal,
+and it writes to the real stream under cli's SafeStream (see gpuready.textsafe).
 """
 
 from __future__ import annotations
@@ -8,18 +11,44 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from gpuready.findings import Finding
 from gpuready.machine import Machine
+from gpuready.textsafe import escape_controls, has_controls, raw_stream
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "ok": "green"}
 MARK = {"error": "✗", "warning": "!", "info": "i", "ok": "✓"}
 
 
-def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+class SafeConsole(Console):
+    """A rich Console that escapes control characters in the text it renders, never in its own codes.
+
+    Segments marked `control` (cursor moves of a live progress bar) are rich's own and pass; every other
+    segment's text came from somewhere else and is escaped before rich adds the styles around it.
+    """
+
+    def _write_buffer(self) -> None:
+        with self._lock:
+            buf = self._buffer
+            for i, seg in enumerate(buf):
+                if not seg.control and has_controls(seg.text.replace("\n", "")):
+                    buf[i] = Segment(escape_controls(seg.text), seg.style, seg.control)
+        super()._write_buffer()
+
+    def on_broken_pipe(self) -> None:
+        """`gpuready doctor | head`: stop quietly; cli.run points stdout at devnull and exits 0 (rich would exit 1)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def console(stderr: bool = False, *, soft_wrap: bool = False) -> Console:
+    import sys
+
+    stream = raw_stream(sys.stderr if stderr else sys.stdout)
+    return SafeConsole(file=stream, highlight=False, soft_wrap=soft_wrap)
 
 
 def machine_rows(m: Machine) -> list[tuple[str, str]]:
@@ -91,7 +120,7 @@ def print_machine(m: Machine, con: Console | None = None) -> None:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for what, value in machine_rows(m):
-        table.add_row(what, value)
+        table.add_row(what, Text(value))  # Text: a machine file's "[/bold]" is shown, not parsed as markup
     con.print(table)
 
 

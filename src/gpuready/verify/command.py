@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from gpuready.options import SECONDS, python_option
 from gpuready.report.jsonout import dumps
-from gpuready.options import python_option
 
 # Accepted only to refuse it clearly: real work needs this machine, not a saved one.
 machine_option = click.option("--machine", "machine_file", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
@@ -42,7 +42,7 @@ def header(machine) -> dict:
 @click.command()
 @click.argument("packages", nargs=-1, metavar="[PKG]...")
 @click.option("--json", "as_json", is_flag=True, help='Print {"results": [...], "findings": [...]} as JSON.')
-@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, help="Seconds each framework's check may take before it is called a hang.")
+@click.option("--timeout", type=SECONDS, default=120.0, show_default=True, help="Seconds each framework's check may take before it is called a hang.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="dlib's mmod_human_face_detector.dat (default: face_recognition_models' copy, or the cache).")
 @click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A photo with one face for the dlib/face_recognition checks (default: skimage.data.astronaut()).")
 @click.option("--no-preload", is_flag=True, help="Do not import numpy and torch before the framework under test.")
