@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "download": "gpuready.install.command:download",
     "build": "gpuready.build.command:build",
     "cache": "gpuready.build.command:cache",
+    "fleet": "gpuready.fleet.command:fleet",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -44,6 +45,7 @@ SUMMARIES: dict[str, str] = {
     "download": "Fetch everything a plan needs, for an offline install.",
     "build": "Build dlib or OpenCV with CUDA from source into a cached wheel.",
     "cache": "List, locate or clear the wheel cache.",
+    "fleet": "Doctor and plan across a lab's machines (Ray, Slurm, saved machines); what differs on top.",
 }
 
 
