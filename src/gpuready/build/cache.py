@@ -205,8 +205,14 @@ def staging_dir(directory: Path) -> Path:
     """A folder only this writer uses, with its owner recorded (so `clear` can tell live from dead)."""
     owner = lockmod.owner_record("cache store")
     d = Path(directory) / INCOMING / f"{owner['host']}-{owner['pid']}-{owner['token'][:12]}"
-    d.mkdir(parents=True, exist_ok=False)
-    (d / "owner.json").write_text(json.dumps(owner), encoding="utf-8")
+    for attempt in range(5):
+        try:
+            d.mkdir(parents=True, exist_ok=False)
+            (d / "owner.json").write_text(json.dumps(owner), encoding="utf-8")
+            return d
+        except FileNotFoundError:  # another writer removed the empty .incoming/ between our two mkdirs
+            if attempt == 4:
+                raise
     return d
 
 

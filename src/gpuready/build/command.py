@@ -436,19 +436,19 @@ def cache_serve(folder, host, port, verbose) -> None:
     from gpuready.build.serve import make_server
 
     d = _folder(folder)
+    _sigterm_is_interrupt()  # before the address is printed: whoever reads it may stop us at once
     try:
         server = make_server(d, host, port, quiet=not verbose)
     except OSError as exc:
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    bound_host, bound_port = server.server_address[:2]
-    shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
-    url = f"http://{shown}:{bound_port}"
-    click.echo(f"serving {d} at {url}/simple/ (Ctrl-C stops)", err=False)
-    click.echo(f"  pip install --extra-index-url {url}/simple/ PACKAGE", err=False)
-    click.echo(f"  uv pip install --extra-index-url {url}/simple/ PACKAGE   (or --find-links {url}/)", err=False)
-    sys.stdout.flush()
-    _sigterm_is_interrupt()
     try:
+        bound_host, bound_port = server.server_address[:2]
+        shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+        url = f"http://{shown}:{bound_port}"
+        click.echo(f"serving {d} at {url}/simple/ (Ctrl-C stops)")
+        click.echo(f"  pip install --extra-index-url {url}/simple/ PACKAGE")
+        click.echo(f"  uv pip install --extra-index-url {url}/simple/ PACKAGE   (or --find-links {url}/)")
+        sys.stdout.flush()
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
         click.echo("gpuready cache serve: stopped", err=True)

@@ -113,14 +113,16 @@ class BuildLock:
 
     def try_acquire(self) -> bool:
         """Take the lock if it is free (or stale); never waits."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         record = owner_record(self.what)
         for _attempt in range(3):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 if not self._break_if_stale():
                     return False
+                continue
+            except FileNotFoundError:  # `cache clear` removed the empty folder between our mkdir and open
                 continue
             try:
                 os.write(fd, json.dumps(record).encode())
