@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import gpuready.build
+import gpuready.install.flow
 from gpuready.install import offline
 from gpuready.install.download import build_requires, download, sdist_metadata, stub_wheel
 from gpuready.install.executor import NetOptions
@@ -164,7 +164,7 @@ def test_download_then_offline_install(local_index, tmp_path, venv, clean_pip_en
         seen["sdist"] = kw["sdist"]
         return FakeBuild(ok=True, wheel=str(built))
 
-    monkeypatch.setattr(gpuready.build, "build_wheel", fake_build, raising=False)
+    monkeypatch.setattr(gpuready.install.flow, "build_wheel", fake_build, raising=False)
     py = python_of(venv)
     opts = InstallOptions(python=str(py), offline=dest, verify=False, installer="pip", progress=False)
     rep = run_install(["srcpkg", "pkga"], opts, FakeUI())

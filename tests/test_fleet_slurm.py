@@ -130,3 +130,10 @@ def test_real_slurm_single_node(tmp_path):
     queue = subprocess.run(["squeue", "-h", "-n", "gpuready-fleet"], capture_output=True, text=True, timeout=20)
     left = subprocess.run(["squeue", "-h", "-o", "%j"], capture_output=True, text=True, timeout=20).stdout
     assert queue.returncode == 0 and "gpuready-fleet-" not in left
+
+
+@pytest.mark.skipif(os.environ.get("GPUREADY_TEST_SLURM") != "1", reason="real Slurm: set GPUREADY_TEST_SLURM=1 (tools/slurm-local.sh start)")
+def test_real_slurm_refusal_is_bad_usage():
+    r = subprocess.run([sys.executable, "-m", "gpuready", "fleet", "doctor", "--slurm", "--partition", "no-such-partition"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "Invalid partition" in r.stderr, (r.stdout, r.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import gpuready.build
+import gpuready.install.flow
 from gpuready.findings import Finding
 from gpuready.install import flow
 from gpuready.install.executor import NetOptions
@@ -46,10 +46,15 @@ class FakeUI:
 
 @dataclass
 class FakeCause:
+    """A build cause as BuildResult.cause carries it (the dict `gpuready build` fills from explain)."""
+
     label: str
     explanation: str = "nvcc refused the host compiler"
     fix: str = "use g++ 13"
     evidence: tuple = ()
+
+    def as_dict(self) -> dict:
+        return {"label": self.label, "explanation": self.explanation, "fix": self.fix, "evidence": list(self.evidence)}
 
 
 @dataclass
@@ -61,7 +66,10 @@ class FakeBuild:
     cuda_enabled: bool | None = True
     seconds: float = 1.0
     problems: list = field(default_factory=list)
-    cause: object = None
+    cause: dict | None = None
+    label: str = ""
+    missing: str = ""
+    fix: str = ""
 
 
 def source_pkg(name="tinybuilt", gpu=False):
@@ -86,7 +94,7 @@ def test_built_wheel_is_forced_in(venv, tmp_path, clean_pip_env, monkeypatch):
         calls.append((package, kw))
         return FakeBuild(ok=True, wheel=str(wheel), cached=True)
 
-    monkeypatch.setattr(gpuready.build, "build_wheel", fake_build, raising=False)
+    monkeypatch.setattr(gpuready.install.flow, "build_wheel", fake_build, raising=False)
     plan = write_plan(tmp_path / "plan.json", [source_pkg()])
     rep = run_install([], opts(py, plan_file=plan, cuda_archs=("8.6",)), FakeUI())
     assert rep.status == "installed", (rep.error, rep.causes)
@@ -100,8 +108,8 @@ def test_built_wheel_is_forced_in(venv, tmp_path, clean_pip_env, monkeypatch):
 def test_failed_build_changes_nothing_and_reports_the_cause(venv, tmp_path, clean_pip_env, monkeypatch):
     py = python_of(venv)
     before = pip_freeze(py)
-    monkeypatch.setattr(gpuready.build, "build_wheel",
-                        lambda m, p, **kw: FakeBuild(ok=False, cause=FakeCause("host_compiler_unsupported"), problems=["configure failed"]),
+    monkeypatch.setattr(gpuready.install.flow, "build_wheel",
+                        lambda m, p, **kw: FakeBuild(ok=False, cause=FakeCause("host_compiler_unsupported").as_dict(), problems=["configure failed"]),
                         raising=False)
     plan = write_plan(tmp_path / "plan.json", [source_pkg()])
     rep = run_install([], opts(py, plan_file=plan), FakeUI())
@@ -114,7 +122,7 @@ def test_failed_build_changes_nothing_and_reports_the_cause(venv, tmp_path, clea
 def test_gpu_build_without_cuda_is_a_failure(venv, tmp_path, clean_pip_env, monkeypatch):
     py = python_of(venv)
     wheel = make_wheel(tmp_path / "built", "dlib", "20.0.1")
-    monkeypatch.setattr(gpuready.build, "build_wheel",
+    monkeypatch.setattr(gpuready.install.flow, "build_wheel",
                         lambda m, p, **kw: FakeBuild(ok=True, wheel=str(wheel), cuda_enabled=False), raising=False)
     plan = write_plan(tmp_path / "plan.json", [source_pkg("dlib", gpu=True)])
     rep = run_install([], opts(py, plan_file=plan), FakeUI())
@@ -139,7 +147,7 @@ def test_offline_build_sees_only_the_folder(venv, tmp_path, clean_pip_env, monke
         seen.update(sdist=kw["sdist"], no_index=os.environ.get("PIP_NO_INDEX"), links=os.environ.get("PIP_FIND_LINKS"))
         return FakeBuild(ok=True, wheel=str(wheel))
 
-    monkeypatch.setattr(gpuready.build, "build_wheel", fake_build, raising=False)
+    monkeypatch.setattr(gpuready.install.flow, "build_wheel", fake_build, raising=False)
     from gpuready.machine import Machine
 
     machine = flow.Machine.load(Path(__file__).parent / "machines" / "no-gpu.json")

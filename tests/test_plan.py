@@ -488,7 +488,7 @@ def test_unknown_package_is_a_request_error():
 
 @pytest.fixture
 def no_user_index(monkeypatch):
-    monkeypatch.setattr("gpuready.plan.hint.read_index_config", lambda: IndexConfig())
+    monkeypatch.setattr("gpuready.plan.hint.read_index_config", lambda **kw: IndexConfig())
 
 
 def test_install_hint_v100_driver410(no_user_index):
@@ -516,7 +516,7 @@ def test_install_hint_other_packages(no_user_index, monkeypatch):
 
 
 def test_doctor_uses_the_plan_hint(no_user_index):
-    from gpuready.doctor.checks import install_hint as doctor_hint
+    from gpuready.plan.hint import gpu_install_hint as doctor_hint
 
     assert "torch==2.11.0+cu128" in doctor_hint(load_machine("rtx5090-torch-cu118"), "torch")
 

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from gpuready.probe.frameworks import SPEC_BY_NAME, find_copies, probe_frameworks
+from gpuready.knowledge.frameworks import frameworks
+from gpuready.probe.frameworks import find_copies, probe_frameworks
 
 
 def fake_site(tmp_path, name, body, dist=None, version="1.0"):
@@ -81,14 +82,14 @@ def test_face_recognition_quit_is_an_import_error(tmp_path, on_path):
 
 def test_two_providers_of_cv2_in_one_place(tmp_path):
     site = fake_site(tmp_path, "cv2", "", ["opencv-python", "opencv-python-headless"], "4.14.0.94")
-    (copy,) = find_copies(SPEC_BY_NAME["cv2"], [str(site)], {})
+    (copy,) = find_copies(frameworks()["cv2"], [str(site)], {})
     assert copy.dist == "opencv-python,opencv-python-headless"
 
 
 def test_a_second_copy_is_found(tmp_path):
     a = fake_site(tmp_path / "a", "dlib", "", "dlib", "19.24.0")
     b = fake_site(tmp_path / "b", "dlib", "", "dlib", "20.0.1")
-    copies = find_copies(SPEC_BY_NAME["dlib"], [str(a), str(b)], {})
+    copies = find_copies(frameworks()["dlib"], [str(a), str(b)], {})
     assert [c.version for c in copies] == ["19.24.0", "20.0.1"] and copies[0].active and not copies[1].active
 
 

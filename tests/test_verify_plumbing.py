@@ -211,7 +211,7 @@ def test_verify_findings_contract(fake):
     m = gpu_machine("torch")
     [f] = verify_findings(m, python=sys.executable, timeout=60)
     assert f.severity == "ok" and f.label == ""
-    from gpuready.doctor.checks import display
+    from gpuready.knowledge.frameworks import display
 
     assert f.subject.split(" ")[0] == display("torch")
     fake("cpu")

@@ -105,11 +105,11 @@ def test_result_to_dict_is_json_ready():
 
 
 def test_every_framework_has_a_workload_and_a_display_name():
-    from gpuready.doctor.checks import framework_info
+    from gpuready.knowledge.frameworks import frameworks
 
     for name, spec in specs().items():
         assert (CHILDREN / f"wl_{name}.py").is_file(), name
-        assert name in framework_info(), name
+        assert name in frameworks() and frameworks()[name].workload == f"wl_{name}", name
         assert spec.source.startswith(("https://", "http://")), name
         assert spec.bench and spec.bench_quick and set(spec.bench) == set(spec.bench_quick), name
 

@@ -174,6 +174,11 @@ class Machine:
     gpuready_version: str = ""
     description: str = ""  # for saved machines: what this machine is
 
+    @property
+    def has_gpu(self) -> bool:
+        """An NVIDIA GPU is here: visible to the driver, or at least on the PCI bus."""
+        return bool(self.gpus) or self.driver.nvidia_pci_devices > 0
+
     def framework(self, name: str) -> Framework | None:
         for fw in self.frameworks:
             if fw.name == name:

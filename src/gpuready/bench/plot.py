@@ -11,18 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from gpuready.bench.results import BenchRow, fmt_rate, fmt_speedup
+from gpuready.knowledge import frameworks
 
-# One colour per framework (colour-blind safe, Okabe-Ito), the same in every chart.
-COLORS = {
-    "torch": "#D55E00",
-    "tensorflow": "#E69F00",
-    "jax": "#56B4E9",
-    "cupy": "#009E73",
-    "onnxruntime": "#0072B2",
-    "cv2": "#CC79A7",
-    "dlib": "#F0E442",
-    "face_recognition": "#999999",
-}
+
+def _color(name: str) -> str:
+    """One colour per framework (colour-blind safe, Okabe-Ito, from the registry), the same in every chart."""
+    entry = frameworks.get(name)
+    return (entry.color if entry else "") or "#777777"
+
 
 
 class PlotUnavailable(RuntimeError):
@@ -53,7 +49,7 @@ def plot_speedups(rows: list[BenchRow], path: str | Path, *, title: str = "", su
     if measured:
         order = sorted(range(len(measured)), key=lambda i: values[i])
         ys = list(range(len(order)))
-        bars = ax.barh(ys, [values[i] for i in order], color=[COLORS.get(measured[i].name, "#777777") for i in order], height=0.62)
+        bars = ax.barh(ys, [values[i] for i in order], color=[_color(measured[i].name) for i in order], height=0.62)
         ax.set_yticks(ys, [labels[i] for i in order], fontsize=9)
         ax.set_xscale("log")
         from matplotlib.ticker import FuncFormatter

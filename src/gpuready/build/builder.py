@@ -18,9 +18,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from gpuready.build import cache, paths
+from gpuready import paths
+from gpuready.build import cache
 from gpuready.build import toolkit as tkmod
 from gpuready.build.checks import check_wheel
 from gpuready.build.logread import LogReader
@@ -42,7 +42,7 @@ class BuildResult:
     cuda_enabled: bool | None
     seconds: float
     problems: list[str] = field(default_factory=list)
-    cause: Any = None  # the first cause `explain` found in the log, or None
+    cause: dict | None = None  # the first cause `gpuready explain` found in the log (set by the command that explains it)
     package: str = ""
     version: str = ""  # the wheel's version, with its local label
     requirement: str = ""  # "dlib==20.0.1+cu130.cudnn9.sm90.r1": what an installer pins
@@ -57,35 +57,10 @@ class BuildResult:
     source: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "cause"}
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["wheel"] = str(self.wheel) if self.wheel else None
         d["log"] = str(self.log)
-        d["cause"] = _cause_dict(self.cause) or None
         return d
-
-
-def _cause_dict(cause: Any) -> dict:
-    if cause is None:
-        return {}
-    out = {}
-    for k in ("label", "fix", "evidence", "explanation"):
-        v = getattr(cause, k, None)
-        if v is not None:
-            out[k] = list(v) if isinstance(v, tuple) else v
-    return out
-
-
-def _explain(text: str, machine: Machine) -> Any:
-    """The first cause `gpuready.explain` finds in a build log; None when that stage is absent or silent."""
-    try:
-        from gpuready.explain import explain_text  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    try:
-        causes = explain_text(text, machine=machine, stage="build")
-    except Exception:  # explain is another stage: its failure must not hide ours
-        return None
-    return causes[0] if causes else None
 
 
 def build_wheel(
@@ -192,7 +167,6 @@ def build_wheel(
             _copy_out(result, out_dir)
             return done(True)
     work = paths.work_dir() / f"{recipe.name}-{stamp}"
-    ok = False
     try:
         work.mkdir(parents=True, exist_ok=True)
         with ProgressView(progress, f"{recipe.name} {version or recipe.default_version}") as view:
@@ -253,8 +227,8 @@ def build_wheel(
             else:
                 mres = run_pip_wheel(recipe, settings, src_now.path, facts, work, log, reader, view,
                                      isolation=isolation, pip_args=pip_args, timeout=timeout)
-            for s in mres.steps:
-                steps[s.name] = s.seconds
+            for step_name, s in mres.steps:
+                steps[step_name] = s.seconds
             steps["build_total"] = time.monotonic() - t0
             verdict = reader.verdict()
             result.verdict = verdict.to_dict()
@@ -312,7 +286,6 @@ def build_wheel(
             result.wheel = entry.path
             log_line(log, f"stored in the cache: {entry.path}")
             _copy_out(result, out_dir)
-            ok = True
             return done(True)
     except KeyboardInterrupt:
         log_line(log, "interrupted: nothing was stored in the cache")
@@ -321,11 +294,6 @@ def build_wheel(
         lock.release()
         if not keep_work:
             shutil.rmtree(work, ignore_errors=True)
-        if not ok and result.problems and result.cause is None:
-            try:
-                result.cause = _explain(log.read_text(encoding="utf-8", errors="replace"), machine)
-            except OSError:
-                pass
 
 
 def _say_waiting(log: Path, owner: dict | None, progress: bool) -> None:

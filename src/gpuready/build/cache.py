@@ -31,8 +31,9 @@ from typing import Any
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from gpuready import paths
 from gpuready.build import lock as lockmod
-from gpuready.build import paths, wheelfile
+from gpuready.build import wheelfile
 from gpuready.knowledge.cuda import cc_int, vtuple
 
 SIDECAR = ".json"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.cli import machine_option
+from gpuready.options import machine_option
 
 TOOLKIT_CHOICES = ("auto", "system", "conda", "pip-wheels")
 
@@ -113,7 +113,7 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
             sdist = trimmed[-1] if trimmed else None
         if sdist is None:
             raise click.UsageError(f"--offline {offline}: no source for {recipe.name} there (looked for {', '.join(wanted) or 'a pinned sdist'})")
-    from gpuready.cli import get_machine
+    from gpuready.options import get_machine
 
     machine = get_machine(machine_file, python, frameworks=False)
     if dry_run:
@@ -124,7 +124,6 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
     from gpuready.build.source import SourceError
 
     show = (not as_json and stderr_is_tty()) if progress is None else progress
-    _sigterm_is_interrupt()
     try:
         result = build_wheel(
             machine, recipe.name, version=version, sdist=sdist, cuda_archs=archs, python=python, jobs=jobs,
@@ -133,6 +132,8 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
         )
     except (SourceError, BuildSettingsError) as exc:
         raise click.UsageError(str(exc)) from None
+    if not result.ok and result.problems:
+        result.cause = _explain_log(result.log, machine)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -169,18 +170,19 @@ def _fleet_archs(machines: tuple[Path, ...], ray_address: str | None, quiet: boo
     return ",".join(archs)
 
 
-def _sigterm_is_interrupt() -> None:
-    """A killed build (SIGTERM from `timeout`, a batch system) stops its compilers like Ctrl-C does:
-    the build runs in its own process group, which a plain SIGTERM to gpuready would leave running."""
-    import signal
-
-    def handler(signum, frame):  # noqa: ARG001
-        raise KeyboardInterrupt
+def _explain_log(log: Path, machine) -> dict | None:
+    """The first cause `gpuready explain` finds in a failed build's log, as the result's JSON carries it."""
+    from gpuready.explain import explain_text
 
     try:
-        signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM (Windows)
-        pass
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    causes = explain_text(text, machine=machine, stage="build")
+    if not causes:
+        return None
+    c = causes[0]
+    return {"label": c.label, "fix": c.fix, "evidence": [e.text for e in c.evidence], "explanation": c.explanation}
 
 
 def _do_trim(recipe: str, sdist: Path, out_dir: Path | None, as_json: bool) -> None:
@@ -309,8 +311,7 @@ def _render_result(r) -> None:
         if r.fix:
             con.print(f"  fix: {esc(r.fix)}", highlight=False, soft_wrap=True)
         if r.cause is not None:
-            label = getattr(r.cause, "label", "")
-            fix = getattr(r.cause, "fix", "")
+            label, fix = r.cause["label"], r.cause["fix"]
             con.print(f"  explain: {esc(label)}" + (f": {esc(fix)}" if fix else ""), highlight=False, soft_wrap=True)
     for w in r.warnings:
         con.print(f"  [yellow]! {esc(w)}[/]", highlight=False, soft_wrap=True)
@@ -436,7 +437,6 @@ def cache_serve(folder, host, port, verbose) -> None:
     from gpuready.build.serve import make_server
 
     d = _folder(folder)
-    _sigterm_is_interrupt()  # before the address is printed: whoever reads it may stop us at once
     try:
         server = make_server(d, host, port, quiet=not verbose)
     except OSError as exc:

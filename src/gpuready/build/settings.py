@@ -37,6 +37,7 @@ from gpuready.knowledge.cuda import (
     arch_list,
     cc_int,
     cc_str,
+    compiler_accepted,
     cuda_mm,
     driver_runs_cuda,
     host_compiler_limit,
@@ -367,21 +368,6 @@ def c_driver_for(cxx: str) -> str:
         if name.startswith(cpp):
             return os.path.join(d, c + name[len(cpp):])
     return cxx
-
-
-def compiler_accepted(comp: Compiler, cuda: str) -> bool | None:
-    """Does nvcc `cuda` accept this host compiler? None when the data has no limit for that CUDA."""
-    lim = host_compiler_limit(cuda)
-    if lim is None:
-        return None
-    major = vtuple(comp.version)[:1]
-    if comp.kind == "gcc" and lim.gcc_max is not None and major:
-        return major[0] <= lim.gcc_max
-    if comp.kind == "clang" and lim.clang_max is not None and major:
-        return major[0] <= lim.clang_max
-    if comp.kind == "msvc" and lim.msvc_min is not None and lim.msvc_max_exclusive is not None and comp.msc_ver:
-        return lim.msvc_min <= comp.msc_ver < lim.msvc_max_exclusive
-    return None
 
 
 def choose_compiler(machine: Machine, cuda: str) -> CompilerChoice:

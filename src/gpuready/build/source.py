@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpuready.build import paths
+from gpuready import paths
 from gpuready.build.recipes import Recipe, known_source
 from gpuready.build.trim import MANIFEST as TRIM_MANIFEST
 from gpuready.build.trim import sha256_file

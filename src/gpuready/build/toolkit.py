@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gpuready.build import paths
+from gpuready import paths
 from gpuready.build.recipes import ToolkitWheels, toolkit_for_major
 from gpuready.knowledge.cuda import cuda_mm, vtuple
 from gpuready.proc import run

@@ -7,14 +7,14 @@ the knowledge data; the wording of fixes is made concrete with this machine's nu
 
 from __future__ import annotations
 
-import functools
 import os
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from gpuready.explain import top_label
 from gpuready.findings import Finding
 from gpuready.knowledge.cuda import (
     build_runs_on,
+    compiler_accepted,
     cuda_mm,
     driver_runs_cuda,
     host_compiler_limit,
@@ -22,51 +22,10 @@ from gpuready.knowledge.cuda import (
     min_driver_for_cuda,
     vtuple,
 )
-from gpuready.knowledge.loader import load_table
+from gpuready.knowledge.frameworks import display
 from gpuready.machine import Compiler, CudaToolkit, Framework, Machine
-
-
-@dataclass(frozen=True)
-class FrameworkInfo:
-    name: str
-    display: str
-    gpu_install: str
-    source: str
-
-
-@functools.lru_cache(maxsize=None)
-def framework_info() -> dict[str, FrameworkInfo]:
-    return {f.name: f for f in load_table("frameworks.toml", "framework", FrameworkInfo)}
-
-
-def display(name: str) -> str:
-    info = framework_info().get(name)
-    return info.display if info else name
-
-
-def install_hint(machine: Machine, name: str) -> str:
-    """The concrete command that gets a working GPU build of `name` here.
-
-    `gpuready.plan.install_hint` knows versions, variants and index URLs; when it has no
-    answer (or is unavailable), the per-framework line from frameworks.toml is used.
-    """
-    try:
-        from gpuready.plan import install_hint as plan_hint  # type: ignore[attr-defined]
-    except ImportError:
-        plan_hint = None
-    if plan_hint is not None:
-        try:
-            hint = plan_hint(machine, name)
-        except Exception:  # a plan failure must not take doctor down
-            hint = ""
-        if hint:
-            return hint
-    info = framework_info().get(name)
-    return info.gpu_install if info else f"install a CUDA build of {name}"
-
-
-def has_gpu(m: Machine) -> bool:
-    return bool(m.gpus) or m.driver.nvidia_pci_devices > 0
+from gpuready.plan.hint import gpu_install_hint
+from gpuready.verify.hazards import check_native_extensions
 
 
 # --- driver -----------------------------------------------------------------------------------
@@ -174,18 +133,18 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
                 "warning",
                 subject,
                 "Theano is unmaintained (last release 1.0.5, 2020) and its GPU backend no longer installs.",
-                fix=install_hint(m, fw.name),
+                fix=gpu_install_hint(m, fw.name),
             )
         )
         return out
     if fw.name == "pytensor":
-        return [Finding("", "info", subject, "PyTensor has no CUDA backend of its own; it uses the GPU through mode='JAX' or mode='PYTORCH'.", fix=install_hint(m, "pytensor"))]
+        return [Finding("", "info", subject, "PyTensor has no CUDA backend of its own; it uses the GPU through mode='JAX' or mode='PYTORCH'.", fix=gpu_install_hint(m, "pytensor"))]
     if fw.cuda_build is False:
-        sev = "warning" if has_gpu(m) else "info"
+        sev = "warning" if m.has_gpu else "info"
         evidence = _cpu_evidence(fw)
-        msg = f"{subject} is a CPU-only build" + ("; it cannot use the GPU." if has_gpu(m) else " (fine here: no NVIDIA GPU).")
-        return [Finding("cpu_only_build", sev, subject, msg, evidence=evidence, fix=install_hint(m, fw.name) if has_gpu(m) else "")]
-    if not has_gpu(m):
+        msg = f"{subject} is a CPU-only build" + ("; it cannot use the GPU." if m.has_gpu else " (fine here: no NVIDIA GPU).")
+        return [Finding("cpu_only_build", sev, subject, msg, evidence=evidence, fix=gpu_install_hint(m, fw.name) if m.has_gpu else "")]
+    if not m.has_gpu:
         return [Finding("", "info", subject, f"{subject} is a CUDA build; with no NVIDIA GPU here it runs on the CPU.")]
     if not m.driver.present:
         return []  # check_driver already reported the missing driver
@@ -201,7 +160,7 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
                     subject,
                     f"Your driver {m.driver.version} supports CUDA <= {supported or '?'}; this {name} is built for CUDA {cuda_mm(fw.cuda_version)}.",
                     evidence=(f"{fw.name} CUDA {fw.cuda_version}", f"driver {m.driver.version}"),
-                    fix=_with_upgrade(install_hint(m, fw.name), need),
+                    fix=_with_upgrade(gpu_install_hint(m, fw.name), need),
                 )
             )
     if fw.name == "jax" and fw.cuda_version and m.driver.present:
@@ -215,7 +174,7 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
                     subject,
                     f"The jax CUDA {major} plugin needs driver >= {need}; this driver is {m.driver.version} (CUDA <= {driver_cuda(m) or '?'}).",
                     evidence=(fw.details.get("plugin", ""),),
-                    fix=_with_upgrade(install_hint(m, "jax"), need),
+                    fix=_with_upgrade(gpu_install_hint(m, "jax"), need),
                 )
             )
     if fw.name == "jax":
@@ -245,7 +204,7 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
                     subject,
                     f"{gpu.name} is compute capability {gpu.compute_capability} ({gpu.sm}); this {name} carries code for {_arch_span(fw.archs)} only.",
                     evidence=(f"arch list: {' '.join(fw.archs)}",),
-                    fix=install_hint(m, fw.name),
+                    fix=gpu_install_hint(m, fw.name),
                 )
             )
     if out:
@@ -315,10 +274,7 @@ def _cpu_evidence(fw: Framework) -> tuple[str, ...]:
 
 
 def explain_label(text: str, m: Machine) -> str:
-    """The cause label `explain` gives an error text ("" when none). Imported on use: explain loads its
-    signatures, which doctor only needs when something is broken."""
-    from gpuready.explain import top_label
-
+    """The cause label `explain` gives an error text ("" when none)."""
     return top_label(text, m)
 
 
@@ -334,7 +290,7 @@ def _broken(m: Machine, fw: Framework, subject: str) -> Finding:
     else:
         msg = f"`import {fw.name}` fails."
         label = explain_label(fw.error, m) or "other"
-        fix = f"`gpuready explain` on the error gives the cause; reinstalling: {install_hint(m, fw.name)}"
+        fix = f"`gpuready explain` on the error gives the cause; reinstalling: {gpu_install_hint(m, fw.name)}"
     last = [ln for ln in fw.error.splitlines() if ln.strip()][-1:] if fw.error else []
     return Finding(label, "error", subject, msg, evidence=tuple(last), fix=fix)
 
@@ -455,20 +411,6 @@ def default_host_compiler(m: Machine) -> Compiler | None:
     return m.compilers[0] if m.compilers else None
 
 
-def compiler_accepted(limit, comp: Compiler) -> bool | None:
-    """Does nvcc (per its host_config.h limits) accept this compiler? None when the data does not say."""
-    major = vtuple(comp.version)[:1]
-    if comp.kind == "gcc":
-        return None if limit.gcc_max is None or not major else major[0] <= limit.gcc_max
-    if comp.kind == "clang":
-        return None if limit.clang_max is None or not major else major[0] <= limit.clang_max
-    if comp.kind == "msvc":
-        if limit.msvc_min is None or limit.msvc_max_exclusive is None or not comp.msc_ver:
-            return None
-        return limit.msvc_min <= comp.msc_ver < limit.msvc_max_exclusive
-    return None
-
-
 def check_host_compiler(m: Machine) -> list[Finding]:
     out = []
     toolkits: Iterable[CudaToolkit] = [t for t in m.toolkits if t.nvcc and t.version]
@@ -489,9 +431,9 @@ def check_host_compiler(m: Machine) -> list[Finding]:
         limit = host_compiler_limit(tk.version)
         if limit is None:
             continue
-        ok = compiler_accepted(limit, comp)
+        ok = compiler_accepted(comp, tk.version)
         if ok is False:
-            good = [c for c in m.compilers if c.kind == comp.kind and compiler_accepted(limit, c)]
+            good = [c for c in m.compilers if c.kind == comp.kind and compiler_accepted(c, tk.version)]
             if comp.kind == "msvc":
                 rng = f"_MSC_VER {limit.msvc_min}..{(limit.msvc_max_exclusive or 0) - 1} ({limit.visual_studio})"
                 what = f"MSVC {comp.version} (_MSC_VER {comp.msc_ver})"
@@ -540,24 +482,13 @@ CHECKS: tuple[Callable[[Machine], list[Finding]], ...] = (
     check_cudnn,
     check_host_compiler,
     check_copies,
+    check_native_extensions,
 )
-
-
-def extra_checks() -> list[Callable[[Machine], list[Finding]]]:
-    """Checks contributed by other stages (verify's native-extension hazards), when present."""
-    found = []
-    try:
-        from gpuready.verify.hazards import check_native_extensions  # type: ignore[attr-defined]
-
-        found.append(check_native_extensions)
-    except ImportError:
-        pass
-    return found
 
 
 def diagnose(m: Machine) -> list[Finding]:
     findings: list[Finding] = []
-    for check in (*CHECKS, *extra_checks()):
+    for check in CHECKS:
         findings.extend(check(m))
     for fw in m.frameworks:
         findings.extend(check_framework(m, fw))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.cli import get_machine, machine_option, python_option
+from gpuready.options import get_machine, machine_option, python_option
 
 
 @click.command()
@@ -50,11 +50,9 @@ def doctor(as_json: bool, markdown: bool, run_verify: bool, timeout: float, mach
 
 
 def merge_verify(machine, findings, python, timeout):
-    """Replace each framework's static verdict by verify's measured one (when verify is available)."""
-    try:
-        from gpuready.verify import verify_findings  # type: ignore[attr-defined]
-    except ImportError:
-        raise click.UsageError("`--verify` needs gpuready's verify stage, which this build lacks") from None
+    """Replace each framework's static verdict by verify's measured one."""
+    from gpuready.verify import verify_findings
+
     measured = verify_findings(machine, python=python, timeout=timeout)
     subjects = {f.subject.split(" ")[0] for f in measured}
     kept = [f for f in findings if f.subject.split(" ")[0] not in subjects]

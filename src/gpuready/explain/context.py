@@ -13,34 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from gpuready.knowledge import frameworks
 from gpuready.knowledge.cuda import arch_list, cc_int, cuda_mm, vtuple
 from gpuready.machine import Machine
 
-# dist or hint words -> the import name gpuready's knowledge uses (frameworks.toml, install_hint)
-PACKAGE_ALIASES: tuple[tuple[str, str], ...] = (
-    ("onnxruntime", "onnxruntime"),
-    ("face_recognition", "face_recognition"),
-    ("face-recognition", "face_recognition"),
-    ("tensorflow", "tensorflow"),
-    ("tf-nightly", "tensorflow"),
-    ("keras", "tensorflow"),
-    ("opencv", "cv2"),
-    ("cv2", "cv2"),
-    ("jaxlib", "jax"),
-    ("jax", "jax"),
-    ("cupy", "cupy"),
-    ("dlib", "dlib"),
-    ("pytensor", "pytensor"),
-    ("theano", "theano"),
-    ("pycuda", "pycuda"),
-    ("paddle", "paddle"),
-    ("xgboost", "xgboost"),
-    ("flash-attn", "torch"),
-    ("flash_attn", "torch"),
-    ("xformers", "torch"),
-    ("torch", "torch"),
-    ("pytorch", "torch"),
-)
+# Packages that are not frameworks of the registry but that logs and hints name (knowledge/frameworks.py
+# has the frameworks' own words).
+OTHER_PACKAGES: tuple[str, ...] = ("pycuda", "paddle", "xgboost")
 
 
 def normalise_package(hint: str | None) -> str:
@@ -48,9 +27,12 @@ def normalise_package(hint: str | None) -> str:
     if not hint:
         return ""
     low = hint.lower()
-    for word, name in PACKAGE_ALIASES:
+    found = frameworks.named_in(low)
+    if found:
+        return found
+    for word in OTHER_PACKAGES:
         if word in low:
-            return name
+            return word
     return re.split(r"[\s(/,]", low.strip())[0]
 
 

@@ -15,27 +15,18 @@ from typing import Iterator, Mapping
 
 from gpuready.explain.context import Context, captured_arch, log_toolkit
 from gpuready.knowledge.cuda import (
+    arch_list,
     cc_str,
+    compiler_accepted,
     cuda_mm,
     host_compiler_limit,
     max_cuda_for_driver,
     min_driver_for_cuda,
     vtuple,
 )
-
-# import name -> how the fix text names it
-DISPLAY = {
-    "torch": "PyTorch",
-    "tensorflow": "TensorFlow",
-    "jax": "JAX",
-    "cupy": "CuPy",
-    "onnxruntime": "ONNX Runtime",
-    "cv2": "OpenCV",
-    "dlib": "dlib",
-    "face_recognition": "face_recognition",
-    "theano": "Theano",
-    "pytensor": "PyTensor",
-}
+from gpuready.knowledge import frameworks
+from gpuready.knowledge.frameworks import display
+from gpuready.plan.hint import gpu_install_hint
 
 
 class Facts(Mapping[str, str]):
@@ -165,15 +156,11 @@ class Facts(Mapping[str, str]):
         return log_toolkit(self.ctx)
 
     def _f_toolkit_archs(self) -> str:
-        from gpuready.knowledge.cuda import arch_list
-
         tk = log_toolkit(self.ctx)
         row = arch_list(tk) if tk else None
         return f"sm_{row.lowest}..sm_{row.highest}" if row else ""
 
     def _f_toolkit_lowest(self) -> str:
-        from gpuready.knowledge.cuda import arch_list
-
         tk = log_toolkit(self.ctx)
         row = arch_list(tk) if tk else None
         return cc_str(row.lowest) if row else ""
@@ -197,14 +184,11 @@ class Facts(Mapping[str, str]):
         """A compiler on the machine that the machine's nvcc accepts."""
         if not self.m:
             return ""
-        from gpuready.doctor.checks import compiler_accepted
-
         tk = log_toolkit(self.ctx)
-        limit = host_compiler_limit(tk) if tk else None
-        if limit is None:
+        if not tk:
             return ""
         for c in self.m.compilers:
-            if compiler_accepted(limit, c):
+            if compiler_accepted(c, tk):
                 return c.path
         return ""
 
@@ -222,18 +206,14 @@ class Facts(Mapping[str, str]):
 
     def _f_pkg(self) -> str:
         pkg = self.ctx.main_package
-        return DISPLAY.get(pkg, pkg)
+        return display(pkg)
 
     def _f_install(self) -> str:
-        """The command that installs a GPU build of the package here (doctor's install_hint)."""
+        """The command that installs a GPU build of the framework here (the same line doctor prints)."""
         pkg = self.ctx.main_package
         if not self.m or not pkg:
             return ""
-        from gpuready.doctor.checks import framework_info, install_hint
-
-        if pkg not in framework_info():
-            return ""
-        return install_hint(self.m, pkg)
+        return gpu_install_hint(self.m, pkg) if frameworks.get(pkg) else ""
 
 
 _FORMATTER = string.Formatter()
@@ -246,10 +226,12 @@ def template_fields(template: str) -> list[str]:
 def render(templates: tuple[str, ...], facts: Facts) -> tuple[str, bool]:
     """(text, uses_machine): the first template all of whose fields are known (the last one, which
     needs no facts, as a fallback), and whether it used a fact of the machine."""
+    from gpuready.indexconfig import with_torch_mirror  # the configured PyTorch mirror, not download.pytorch.org
+
     for t in templates:
         try:
             text = t.format_map(facts)
         except (KeyError, IndexError, ValueError):
             continue
-        return text, any(name in facts.machine_keys for name in template_fields(t))
-    return (templates[-1] if templates else ""), False
+        return with_torch_mirror(text), any(name in facts.machine_keys for name in template_fields(t))
+    return with_torch_mirror(templates[-1] if templates else ""), False

@@ -17,8 +17,6 @@ import json
 import math
 import os
 import re
-import signal
-import subprocess
 import time
 import uuid
 from typing import Callable
@@ -138,52 +136,34 @@ def gather(
     argv = srun_argv(nodes, partition, timeout, python, import_timeout, job, srun=srun, gpuready=gpuready)
     if progress:
         progress("slurm: " + " ".join(argv))
+    from gpuready import proc
+
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    except FileNotFoundError:
-        raise SlurmUnavailable(f"{srun}: not found (is Slurm's client installed here, or are you on a login node?)") from None
-    except OSError as exc:
-        raise SlurmUnavailable(f"{srun}: {exc.strerror or exc}") from None
-    timed_out = False
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        out, err = _stop(proc, job, srun)
-    except BaseException:
-        _stop(proc, job, srun)
+        res = proc.run(argv, timeout=timeout, stop_grace=5.0)  # an interrupt: SIGTERM srun (it cancels its step), then kill
+    except KeyboardInterrupt:
+        _scancel(job, srun)
         raise
-    stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-    if not stdout.strip() and not timed_out and proc.returncode not in (0, 1):
-        refusal = next((line for line in stderr.splitlines() if "error" in line.lower()), "")
-        if refusal and not TASK_ERROR.search(refusal):
-            raise SlurmUnavailable(refusal.strip())
+    if res.not_found:
+        raise SlurmUnavailable(f"{srun}: not found (is Slurm's client installed here, or are you on a login node?)")
+    if res.start_error:
+        raise SlurmUnavailable(f"{srun}: {res.start_error}")
+    timed_out = res.timed_out
+    if timed_out:
+        _scancel(job, srun)  # srun was killed: make sure its allocation goes too
+    stdout, stderr = res.stdout, res.stderr
+    if not stdout.strip() and not timed_out and not task_errors(stderr) and not split_labelled(stderr):
+        # no task ran at all: srun refused the request (no such partition, too many nodes asked)
+        said = [line.strip() for line in stderr.splitlines() if "error" in line.lower()]
+        if said and res.returncode != 0:
+            raise SlurmUnavailable(said[-1])
     where = f"slurm ({nodes} node(s)" + (f", partition {partition}" if partition else "") + ")"
     return parse(stdout, stderr, nodes, source=where, timed_out=timed_out, timeout=timeout,
                  seconds=time.monotonic() - start)
 
 
-def _stop(proc: subprocess.Popen, job: str, srun: str) -> tuple[bytes, bytes]:
-    """SIGTERM srun (it cancels its step and forwards the signal), then make sure: kill, scancel."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except OSError:
-        pass
-    try:
-        out, err = proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        try:
-            out, err = proc.communicate(timeout=5)
-        except (subprocess.TimeoutExpired, ValueError, OSError):
-            out, err = b"", b""
+def _scancel(job: str, srun: str) -> None:
+    """Cancel the job by its unique name (only this user's jobs can match)."""
+    from gpuready import proc
+
     scancel = os.path.join(os.path.dirname(srun), "scancel") if os.path.dirname(srun) else "scancel"
-    try:
-        subprocess.run([scancel, "--name", job], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return out or b"", err or b""
+    proc.run([scancel, "--name", job], timeout=10)

@@ -28,6 +28,7 @@ from typing import Iterable, Sequence
 from gpuready.install import knowledge
 from gpuready.install.envinfo import Dist, TargetEnv, _same
 from gpuready.install.knowledge import canonical
+from gpuready.knowledge import frameworks
 from gpuready.machine import Machine
 
 
@@ -73,15 +74,7 @@ def module_of(dist: str) -> str:
     group = knowledge.competing_group(dist)
     if group is not None:
         return group.module
-    try:
-        from gpuready.probe.frameworks import SPECS
-    except ImportError:  # pragma: no cover - probe is part of gpuready
-        SPECS = ()
-    key = canonical(dist)
-    for spec in SPECS:
-        if key in {canonical(d) for d in spec.dists}:
-            return spec.name
-    return dist.replace("-", "_").lower()
+    return frameworks.module_of_dist(dist) or dist.replace("-", "_").lower()
 
 
 def _sys_path_index(env: TargetEnv, folder: str) -> int:

@@ -23,14 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
+from gpuready.build.builder import build_wheel
+from gpuready.explain import Cause, explain_text
 from gpuready.findings import Finding
 from gpuready.install import knowledge, offline
 from gpuready.install.conflicts import Conflicts, find_conflicts, module_of, remove_files
 from gpuready.install.envinfo import EnvError, TargetEnv, default_target, inspect_env, venv_python
 from gpuready.install.executor import ExecutorError, Installer, NetOptions, find_installer, venv_command
-from gpuready.install.progress import ProgressView
+from gpuready.install.progress import OutputParser, ProgressView
 from gpuready.install.runlog import RunLog
-from gpuready.install.runner import StepResult, run_step
+from gpuready.install.runner import run_step
 from gpuready.install.steps import (
     Step, build_step, built_wheel_steps, is_source, order_packages, package_step, removal_steps, select_packages,
 )
@@ -38,6 +40,11 @@ from gpuready.install.transaction import (
     EnvLock, LockBusy, Transaction, interrupts_raise, recover, txn_base,
 )
 from gpuready.machine import Machine
+from gpuready.plan import make_plan
+from gpuready.probe import probe_machine
+from gpuready.proc import Result
+from gpuready.verify import verify_findings
+from gpuready.verify.specs import specs as verify_specs
 
 
 class InstallError(RuntimeError):
@@ -106,7 +113,7 @@ class UI(Protocol):
 
 
 class StepFailed(Exception):
-    def __init__(self, step: Step, result: StepResult | None, why: str = "") -> None:
+    def __init__(self, step: Step, result: Result | None, why: str = "") -> None:
         super().__init__(why or step.title)
         self.step = step
         self.result = result
@@ -139,40 +146,26 @@ def load_plan_file(path: Path) -> dict:
     return data
 
 
+def _torch_mirror_setting() -> str:
+    from gpuready.indexconfig import settings
+
+    return settings.get("torch-mirror")[0]
+
+
 def make_plan_dict(machine: Machine, requests: Sequence[str], net: NetOptions) -> dict:
     try:
-        from gpuready.plan import make_plan
-    except ImportError:
-        raise InstallError("this gpuready has no plan stage: pass a plan with --plan FILE") from None
-    kwargs: dict[str, Any] = {}
-    if net.index_url:
-        kwargs["index_url"] = net.index_url
-    if net.mirror:
-        kwargs["mirror"] = net.mirror
-    try:
-        plan = make_plan(machine, list(requests), **kwargs)
-    except TypeError:
-        plan = make_plan(machine, list(requests))
+        # the torch-mirror setting is read by the plan itself (and named as its origin there)
+        mirror = net.mirror if net.mirror and net.mirror != _torch_mirror_setting() else None
+        plan = make_plan(machine, list(requests), index_url=net.index_url or None, mirror=mirror)
     except ValueError as exc:  # RequestError and friends: bad input
         raise InstallError(str(exc)) from None
-    return plan.to_dict() if hasattr(plan, "to_dict") else dict(plan)
+    return plan.to_dict()
 
 
 def explain_output(text: str, machine: Machine | None, stage: str, package: str | None = None) -> list[dict]:
-    """Causes for a failed step's output, through gpuready explain (empty when it is not available)."""
-    try:
-        from gpuready.explain import explain_text
-    except ImportError:
-        return []
-    try:
-        causes = explain_text(text, machine=machine, stage=stage, package=package)
-    except Exception:  # explain must never take an install's report down
-        return []
-    out = []
-    for c in causes[:3]:
-        ev = [getattr(e, "text", str(e)) for e in getattr(c, "evidence", ())][:3]
-        out.append({"label": c.label, "explanation": getattr(c, "explanation", ""), "evidence": ev, "fix": getattr(c, "fix", "")})
-    return out
+    """Causes for a failed step's output, through gpuready explain."""
+    causes = explain_text(text, machine=machine, stage=stage, package=package)
+    return [_cause_dict(c) for c in causes[:3]]
 
 
 def network_trouble(text: str) -> list[str]:
@@ -201,7 +194,8 @@ def mirror_hint(slow: str = "") -> str:
     why = f"the package index is slow ({slow})" if slow else "the package index is slow or unreachable"
     return (
         f"{why}. Use a closer mirror: `--index-url URL` (or PIP_INDEX_URL / `pip config set global.index-url URL`; "
-        "UV_DEFAULT_INDEX for uv) for PyPI, and `--mirror URL` for the PyTorch wheel index (download.pytorch.org/whl). "
+        "UV_DEFAULT_INDEX for uv) for PyPI, and `--mirror URL` (or once for good: `gpuready config set torch-mirror URL`) "
+        "for the PyTorch wheel index (download.pytorch.org/whl). "
         "With no network at all: `gpuready download PKG... --machine FILE -d DIR` on a machine that has it, then "
         "`gpuready install --offline DIR PKG...` here."
     )
@@ -225,44 +219,18 @@ def offline_env(folder: Path | None) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _cause_dict(cause: Any) -> dict:
-    if cause is None:
-        return {}
-    if isinstance(cause, str):
-        return {"label": cause if cause in _labels() else "other", "explanation": cause, "evidence": [], "fix": ""}
-    if isinstance(cause, dict):
-        return {"label": cause.get("label", "other"), "explanation": cause.get("explanation", ""),
-                "evidence": list(cause.get("evidence", []))[:3], "fix": cause.get("fix", "")}
-    ev = [getattr(e, "text", str(e)) for e in getattr(cause, "evidence", ())][:3]
-    return {"label": getattr(cause, "label", "other"), "explanation": getattr(cause, "explanation", ""), "evidence": ev,
-            "fix": getattr(cause, "fix", "")}
-
-
-def _accepts(func: Any, name: str) -> bool:
-    import inspect
-
-    try:
-        return name in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _labels() -> tuple[str, ...]:
-    from gpuready.findings import LABELS
-
-    return LABELS
+def _cause_dict(cause: Cause) -> dict:
+    """An explain Cause as the install report's JSON carries it (three evidence lines at most)."""
+    return {"label": cause.label, "explanation": cause.explanation, "evidence": [e.text for e in cause.evidence][:3],
+            "fix": cause.fix}
 
 
 def verify_names(pkgs: Sequence[dict]) -> list[str]:
     """Import names of the planned packages that verify knows (torch, dlib, cv2, face_recognition ...)."""
-    try:
-        from gpuready.probe.frameworks import SPEC_BY_NAME
-    except ImportError:  # pragma: no cover
-        SPEC_BY_NAME = {}
     out = []
     for p in pkgs:
         mod = module_of(p.get("dist") or p["name"])
-        if mod in SPEC_BY_NAME and mod not in out:
+        if mod in verify_specs() and mod not in out:
             out.append(mod)
     return out
 
@@ -284,28 +252,8 @@ def judge_verify(findings_by_name: dict[str, list[Finding]], gpu_names: set[str]
 
 def run_verify(target: str, names: Sequence[str], timeout: float) -> dict[str, list[Finding]]:
     """Re-probe the environment (the install changed it), then verify each name in its own child."""
-    try:
-        from gpuready.verify import verify_findings
-    except ImportError:
-        verify_findings = None
-    from gpuready.probe import probe_machine
-
     machine = probe_machine(target, only=tuple(names), timeout=timeout)
-    out: dict[str, list[Finding]] = {}
-    for name in names:
-        if verify_findings is not None:
-            out[name] = list(verify_findings(machine, python=target, timeout=timeout, only=(name,)))
-            continue
-        fw = machine.framework(name)  # no verify stage: the probe's facts are the best evidence
-        if fw is None:
-            out[name] = [Finding("", "error", name, "not importable after the install")]
-        elif fw.status != "ok":
-            out[name] = [Finding("other", "error", name, f"{fw.status}: {fw.error.splitlines()[-1] if fw.error else ''}")]
-        elif fw.cuda_build is False or fw.sees_gpu is False:
-            out[name] = [Finding("cpu_only_build", "warning", name, "imports, but does not use the GPU")]
-        else:
-            out[name] = [Finding("", "ok", name, f"{fw.version} imports and sees {fw.device_count} GPU(s)")]
-    return out
+    return {name: list(verify_findings(machine, python=target, timeout=timeout, only=(name,))) for name in names}
 
 
 # --- the install ---------------------------------------------------------------------------------
@@ -361,8 +309,6 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     if opts.machine_file is not None:
         machine = Machine.load(opts.machine_file)
     else:
-        from gpuready.probe import probe_machine
-
         machine = probe_machine(base_python if create else target, timeout=opts.timeout)
 
     # the plan
@@ -528,27 +474,17 @@ def _build(pkg: dict, opts: InstallOptions, machine: Machine, python: str, sdist
         rep.causes.append({"label": "no_matching_distribution", "explanation": f"the offline folder has no source of {name}",
                            "evidence": [], "fix": f"gpuready download {name} --machine FILE -d {opts.offline} on a machine with network"})
         return False, None
-    try:
-        from gpuready.build import build_wheel
-    except ImportError:
-        entry.update(ok=False, problems=["this gpuready has no build stage"])
-        rep.failed_step = f"build {name}"
-        rep.error = f"{name} needs a source build, and this gpuready has no build stage"
-        return False, None
     build = pkg.get("build") or {}
     archs = list(opts.cuda_archs or build.get("cuda_arch_bin") or []) or None
     log.section(f"build {name} {pkg.get('version') or ''} (gpuready build; its own log is kept too)")
     ui.message(f"Building {pkg.get('dist') or name} {pkg.get('version') or ''} from source (this can take minutes; a cached wheel is reused)")
-    kwargs: dict[str, Any] = dict(version=pkg.get("version"), sdist=sdist, cuda_archs=archs, python=python,
-                                  jobs=opts.jobs, progress=opts.progress, use_cache=opts.use_cache)
-    if opts.offline is not None and _accepts(build_wheel, "pip_args"):
-        kwargs["pip_args"] = ("--no-index", "--find-links", str(opts.offline.resolve()))
+    pip_args = ("--no-index", "--find-links", str(opts.offline.resolve())) if opts.offline is not None else ()
     with offline_env(opts.offline.resolve() if opts.offline is not None else None):
-        res = build_wheel(machine, name, **kwargs)
-    wheel = Path(res.wheel) if getattr(res, "wheel", None) else None
-    entry.update(ok=bool(res.ok), wheel=str(wheel) if wheel else "", cached=bool(getattr(res, "cached", False)),
-                 seconds=round(float(getattr(res, "seconds", 0.0) or 0.0), 1), cuda_enabled=getattr(res, "cuda_enabled", None),
-                 log=str(getattr(res, "log", "") or ""), problems=list(getattr(res, "problems", []) or []))
+        res = build_wheel(machine, name, version=pkg.get("version"), sdist=sdist, cuda_archs=archs, python=python,
+                          jobs=opts.jobs, progress=opts.progress, use_cache=opts.use_cache, pip_args=pip_args)
+    wheel = res.wheel
+    entry.update(ok=res.ok, wheel=str(wheel) if wheel else "", cached=res.cached, seconds=round(res.seconds, 1),
+                 cuda_enabled=res.cuda_enabled, log=str(res.log or ""), problems=list(res.problems))
     log.write(f"build {name}: ok={res.ok} wheel={wheel} cached={entry['cached']} cuda_enabled={entry['cuda_enabled']} "
               f"seconds={entry['seconds']} log={entry['log']}")
     failed = not res.ok or wheel is None
@@ -557,10 +493,10 @@ def _build(pkg: dict, opts: InstallOptions, machine: Machine, python: str, sdist
         entry["problems"].append("the build finished without CUDA: installing it would give a CPU-only module")
     if failed:
         rep.failed_step = f"build {name}"
-        cause = _cause_dict(getattr(res, "cause", None))
-        if not cause and getattr(res, "label", ""):  # the build's own log reader named it
-            cause = {"label": res.label, "explanation": getattr(res, "missing", "") or "; ".join(entry["problems"]),
-                     "evidence": [], "fix": getattr(res, "fix", "")}
+        cause = dict(res.cause) if res.cause else {}
+        if not cause and res.label:  # the build's own log reader named it
+            cause = {"label": res.label, "explanation": res.missing or "; ".join(entry["problems"]),
+                     "evidence": [], "fix": res.fix}
         if cause:
             rep.causes.append(cause)
         elif entry["log"]:
@@ -599,9 +535,10 @@ def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[dict
                             raise StepFailed(step, None, "could not delete: " + "; ".join(fails[:3]))
                         continue
                     assert step.command is not None
-                    res = run_step(step.command, log, view, on_start=txn.child_started)
+                    parser = OutputParser()
+                    res = run_step(step.command, log, view, on_start=txn.child_started, parser=parser)
                     rep.steps[offset + i].update(rc=res.returncode, seconds=round(res.seconds, 1), ok=res.ok)
-                    slow = res.parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))) if res.parser else []
+                    slow = parser.slow_downloads(float(knowledge.setting("slow_download_kbps")))
                     for d in slow[:1]:
                         rep.hints.append(mirror_hint(f"{d.name} came at {d.kbps:.0f} kB/s"))
                     view.end_step(res.ok)

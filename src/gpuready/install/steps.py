@@ -25,6 +25,7 @@ from gpuready.install.conflicts import Conflicts, Removal
 from gpuready.install.envinfo import TargetEnv
 from gpuready.install.executor import Command, Installer, NetOptions, requirements_of, split_pip_argv
 from gpuready.install.knowledge import canonical
+from gpuready.plan.requests import ALIASES
 
 
 @dataclass
@@ -52,13 +53,8 @@ def is_source(pkg: dict) -> bool:
 def request_key(text: str) -> str:
     """The plan package a user's request names: "opencv-python-headless>=4" -> "opencv", "cv2" -> "opencv"."""
     name = canonical(re.split(r"[<>=!~\[; @]", text.strip(), maxsplit=1)[0])
-    try:
-        from gpuready.plan.requests import ALIASES
-
-        aliases = {canonical(k): v for k, v in ALIASES.items()}
-        return canonical(aliases.get(name, name))
-    except ImportError:
-        return name
+    aliases = {canonical(k): v for k, v in ALIASES.items()}
+    return canonical(aliases.get(name, name))
 
 
 def select_packages(plan: dict, requests: Sequence[str]) -> list[dict]:

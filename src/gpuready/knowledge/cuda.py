@@ -7,6 +7,11 @@ here, once, from `data/cuda.toml` and `data/gpus.toml`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gpuready.machine import Compiler
+
 import functools
 import re
 from dataclasses import dataclass
@@ -200,6 +205,22 @@ def host_compiler_limit(cuda: str) -> HostCompilerLimit | None:
     for row in host_compiler_limits():
         if row.cuda == want:
             return row
+    return None
+
+
+def compiler_accepted(comp: "Compiler", cuda: str) -> bool | None:
+    """Does nvcc `cuda` accept this host compiler (its host_config.h limits)? None when the data has no
+    limit for that CUDA or compiler. The one place this rule is written: doctor, plan, build and explain ask here."""
+    lim = host_compiler_limit(cuda)
+    if lim is None:
+        return None
+    major = vtuple(comp.version)[:1]
+    if comp.kind == "gcc" and lim.gcc_max is not None and major:
+        return major[0] <= lim.gcc_max
+    if comp.kind == "clang" and lim.clang_max is not None and major:
+        return major[0] <= lim.clang_max
+    if comp.kind == "msvc" and lim.msvc_min is not None and lim.msvc_max_exclusive is not None and comp.msc_ver:
+        return lim.msvc_min <= comp.msc_ver < lim.msvc_max_exclusive
     return None
 
 

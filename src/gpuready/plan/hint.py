@@ -9,31 +9,44 @@ from __future__ import annotations
 
 import shlex
 
+from gpuready.knowledge import frameworks
 from gpuready.machine import Machine
 from gpuready.plan import explain
-from gpuready.plan.indexes import portable, read_index_config
+from gpuready.indexconfig import portable, read_index_config, with_torch_mirror
 from gpuready.plan.requests import ALIASES, RequestError, parse_requests
 from gpuready.plan.solve import candidates, is_this_machine, make_plan
 from gpuready.plan.model import SourceContext
 from gpuready.plan.target import target_from_machine
-
-_IMPORT_NAMES = {"cv2": "opencv", "face_recognition": "face_recognition", "onnxruntime": "onnxruntime"}
 
 
 def _cmd(argv: tuple[str, ...] | list[str]) -> str:
     return shlex.join(list(argv))
 
 
+def gpu_install_hint(machine: Machine, package: str) -> str:
+    """The fix line doctor, verify and explain print: the plan's command (`install_hint`), else the framework
+    registry's generic way to get a GPU build, else ""."""
+    hint = install_hint(machine, package)
+    if hint:
+        return hint
+    entry = frameworks.get(frameworks.resolve(package) or package)
+    return with_torch_mirror(entry.gpu_install) if entry else ""  # the configured PyTorch mirror, if any
+
+
 def install_hint(machine: Machine, package: str) -> str:
-    name = _IMPORT_NAMES.get(package) or ALIASES.get(package.lower().replace("_", "-")) or ALIASES.get(package.lower())
+    """The plan for one package (an import or package name) squeezed into one line; "" when no plan gives it
+    a GPU build."""
+    fw = frameworks.get(package)
+    name = (fw.package if fw else None) or ALIASES.get(package.lower().replace("_", "-")) or ALIASES.get(package.lower())
     if name is None:
         return ""
     try:
         reqs = parse_requests([package if package in ALIASES else name])
     except RequestError:
         return ""
-    idx = read_index_config()
-    if not is_this_machine(machine):
+    here = is_this_machine(machine)
+    idx = read_index_config(prefix=(machine.python.prefix or None) if here else None)
+    if not here:
         idx = portable(idx)
     plan = make_plan(machine, reqs, index_config=idx)
     if name == "theano":

@@ -8,46 +8,21 @@ becomes a finding ("dlib crashed with SIGSEGV at import") instead of taking gpur
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
+from gpuready.knowledge.frameworks import FrameworkEntry, frameworks
 from gpuready.machine import Framework, FrameworkCopy
-from gpuready.proc import parse_marked_json, run
+from gpuready.proc import in_parallel, parse_marked_json, run
 
 CHILD = Path(__file__).with_name("_framework_child.py")
 
 
-@dataclass(frozen=True)
-class Spec:
-    name: str  # import name
-    dists: tuple[str, ...]  # distributions that provide it, preferred first
-    modules: tuple[str, ...]  # file-system names that make it importable (package dirs or extension stems)
-
-
-SPECS: tuple[Spec, ...] = (
-    Spec("torch", ("torch",), ("torch",)),
-    Spec("tensorflow", ("tensorflow", "tensorflow-gpu", "tensorflow-cpu", "tf-nightly", "tensorflow-intel"), ("tensorflow",)),
-    Spec("jax", ("jax",), ("jax",)),
-    Spec("cupy", ("cupy-cuda13x", "cupy-cuda12x", "cupy-cuda11x", "cupy", "cupy-cuda102", "cupy-cuda110", "cupy-cuda111"), ("cupy",)),
-    Spec("onnxruntime", ("onnxruntime-gpu", "onnxruntime", "onnxruntime-directml", "onnxruntime-openvino"), ("onnxruntime",)),
-    Spec(
-        "cv2",
-        ("opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"),
-        ("cv2",),
-    ),
-    Spec("dlib", ("dlib", "dlib-bin"), ("dlib", "_dlib_pybind11")),
-    Spec("face_recognition", ("face_recognition", "face-recognition"), ("face_recognition",)),
-    Spec("pytensor", ("pytensor",), ("pytensor",)),
-    Spec("theano", ("theano", "Theano", "theano-pymc"), ("theano",)),
-)
-
-SPEC_BY_NAME = {s.name: s for s in SPECS}
 
 
 def _module_paths(entry: str, stem: str) -> list[str]:
@@ -94,7 +69,7 @@ def _dist_index(entry: str) -> dict[str, list[tuple[str, str]]]:
     return index
 
 
-def find_copies(spec: Spec, sys_path: list[str], indexes: dict[str, dict]) -> tuple[FrameworkCopy, ...]:
+def find_copies(spec: FrameworkEntry, sys_path: list[str], indexes: dict[str, dict]) -> tuple[FrameworkCopy, ...]:
     copies: list[FrameworkCopy] = []
     seen: set[str] = set()
     for entry in sys_path:
@@ -171,11 +146,11 @@ def probe_frameworks(
     timeout: float = 60.0,
     preload: tuple[str, ...] = (),
 ) -> tuple[Framework, ...]:
-    """Every installed framework of SPECS (or of `only`), inspected in parallel children."""
+    """Every installed framework of the registry (or of `only`), inspected in parallel children."""
     python = python or sys.executable
     indexes: dict[str, dict] = {}
-    installed: list[tuple[Spec, tuple[FrameworkCopy, ...]]] = []
-    for spec in SPECS:
+    installed: list[tuple[FrameworkEntry, tuple[FrameworkCopy, ...]]] = []
+    for spec in frameworks().values():
         if only and spec.name not in only:
             continue
         copies = find_copies(spec, sys_path, indexes)
@@ -183,9 +158,7 @@ def probe_frameworks(
             installed.append((spec, copies))
     if not installed:
         return ()
-    with ThreadPoolExecutor(max_workers=len(installed)) as pool:
-        futures = [pool.submit(inspect, spec.name, python, timeout, preload) for spec, _ in installed]
-        results = [f.result() for f in futures]
+    results = in_parallel([functools.partial(inspect, spec.name, python, timeout, preload) for spec, _ in installed])
     out = []
     for (spec, copies), fw in zip(installed, results):
         active = copies[0]

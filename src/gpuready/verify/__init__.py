@@ -20,8 +20,12 @@ import os
 import sys
 from typing import Callable, Iterable, Mapping
 
+from gpuready import paths
 from gpuready.findings import Finding
+from gpuready.knowledge import frameworks
 from gpuready.machine import Machine
+from gpuready.plan.hint import gpu_install_hint
+from gpuready.verify.hazards import hazards_for
 from gpuready.verify.runner import run_child
 from gpuready.verify.specs import PRELOAD, resolve, specs
 from gpuready.verify.verdicts import Check, VerifyResult, judge, to_finding
@@ -60,17 +64,7 @@ def preload_for(machine: Machine, preload: Iterable[str] | None = None) -> tuple
 
 def model_dirs() -> list[str]:
     """Folders searched for dlib model files before face_recognition_models' copy."""
-    dirs = []
-    env = os.environ.get("GPUREADY_MODEL_DIR")
-    if env:
-        dirs.append(env)
-    try:
-        from platformdirs import user_cache_dir
-
-        dirs.append(os.path.join(user_cache_dir("gpuready"), "models"))
-    except Exception:
-        pass
-    return dirs
+    return [str(d) for d in paths.model_dirs()]
 
 
 def child_params(
@@ -86,7 +80,7 @@ def child_params(
     extra: Mapping[str, object] | None = None,
 ) -> dict:
     spec = specs()[name]
-    params: dict = {"rtol": spec.rtol, "preload": list(preload_for(machine, preload)), "model_dirs": model_dirs()}
+    params: dict = {"workload": frameworks.frameworks()[name].workload, "rtol": spec.rtol, "preload": list(preload_for(machine, preload)), "model_dirs": model_dirs()}
     if model:
         params["model"] = os.path.abspath(str(model))
     if image:
@@ -114,9 +108,6 @@ def run_framework(
     extra: Mapping[str, object] | None = None,
 ) -> VerifyResult:
     """Run one framework's workload (verify or bench) in a child and judge the outcome."""
-    from gpuready.doctor.checks import display, install_hint
-    from gpuready.verify.hazards import hazards_for
-
     python = python or machine.python.executable or sys.executable
     params = child_params(name, mode, machine, model=model, image=image, preload=preload, quick=quick, timing=timing, extra=extra)
     run = run_child(name, mode, params, python=python, timeout=timeout, env=env)
@@ -124,10 +115,10 @@ def run_framework(
     troubled = run.outcome in ("crashed", "no_result", "hung") or run.payload.get("status") in ("failed", "import_error", "wrong")
     hazards = hazards_for(machine, name) if troubled else []
     try:
-        install = install_hint(machine, name)
+        install = gpu_install_hint(machine, name)
     except Exception:
         install = ""
-    result = judge(run, machine, display=display(name), version=fw.version if fw else "", hazards=hazards, install=install)
+    result = judge(run, machine, display=frameworks.display(name), version=fw.version if fw else "", hazards=hazards, install=install)
     if not result.device and machine.gpus and result.status not in ("cpu_only", "not_installed"):
         gpu = machine.gpus[0]
         result = _with(result, device=f"{gpu.name} ({gpu.sm})" if gpu.sm else gpu.name)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.cli import python_option
+from gpuready.options import python_option
 
 # Accepted only to refuse it clearly: real work needs this machine, not a saved one.
 machine_option = click.option("--machine", "machine_file", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
@@ -18,13 +18,13 @@ machine_option = click.option("--machine", "machine_file", type=click.Path(dir_o
 def pick_frameworks(packages: tuple[str, ...], machine) -> list[str]:
     """Command-line names -> import names; unknown names are a usage error (exit 2)."""
     from gpuready.verify import default_frameworks
-    from gpuready.verify.specs import resolve, specs
+    from gpuready.verify.specs import known_names, resolve
 
     if not packages:
         return default_frameworks(machine)
     names, unknown = resolve(packages)
     if unknown:
-        known = ", ".join(sorted({n for s in specs().values() for n in (s.name, *s.aliases)}))
+        known = ", ".join(known_names())
         raise click.UsageError(f"unknown framework(s): {', '.join(unknown)} (known: {known})")
     return names
 

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 
 from gpuready.findings import Finding
+from gpuready.knowledge.frameworks import display
 from gpuready.knowledge.loader import load_table
 from gpuready.machine import Framework, Machine
 from gpuready.verify.elf import ElfInfo, glibcxx_versions, read_elf, version_name
@@ -192,8 +193,6 @@ def built_by(info: ElfInfo) -> str:
 
 def judge(machine: Machine, fw: Framework, info: ElfInfo, runtime: Runtime) -> list[Hazard]:
     """The hazards of one extension module."""
-    from gpuready.doctor.checks import display
-
     cc, cxx = system_compilers(machine)
     values = {
         "module": info.path,

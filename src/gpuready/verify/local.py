@@ -13,7 +13,11 @@ import sys
 
 import click
 
+from gpuready.knowledge import frameworks as registry
 from gpuready.machine import Framework, Machine, PythonInfo
+from gpuready.probe import probe_machine, pyenv
+from gpuready.probe.frameworks import find_copies
+from gpuready.proc import parse_marked_json, run_python
 
 
 def _python_facts(python: str | None) -> tuple[PythonInfo, list[str], str]:
@@ -23,9 +27,6 @@ def _python_facts(python: str | None) -> tuple[PythonInfo, list[str], str]:
     every venv's bin/python links to the same base binary, so another venv was read in-process
     (this venv's sys.path). Remove once probe/pyenv.py compares unresolved paths.
     """
-    from gpuready.probe import pyenv
-    from gpuready.proc import parse_marked_json, run_python
-
     if python is None or os.path.abspath(python) == os.path.abspath(sys.executable):
         return pyenv.python_facts(python)
     res = run_python(pyenv._FACTS_CODE, python=python, timeout=20)
@@ -47,8 +48,6 @@ def _python_facts(python: str | None) -> tuple[PythonInfo, list[str], str]:
 
 
 def local_machine(python: str | None, timeout: float = 60.0) -> Machine:
-    from gpuready.probe import probe_machine
-    from gpuready.probe.frameworks import SPECS, find_copies
 
     info, sys_path, error = _python_facts(python)
     if error:
@@ -56,7 +55,7 @@ def local_machine(python: str | None, timeout: float = 60.0) -> Machine:
     machine = probe_machine(python, frameworks=False, timeout=timeout)
     indexes: dict = {}
     frameworks = []
-    for spec in SPECS:
+    for spec in registry.frameworks().values():
         copies = find_copies(spec, sys_path, indexes)
         if copies:
             active = copies[0]

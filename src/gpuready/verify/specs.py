@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from gpuready.knowledge import frameworks
 from gpuready.knowledge.loader import load_table
 
 # Modules a real program has usually imported before the framework under test. Importing them
@@ -16,7 +17,6 @@ PRELOAD: tuple[str, ...] = ("numpy", "torch")
 @dataclass(frozen=True)
 class VerifySpec:
     name: str  # import name, as in Machine.frameworks
-    aliases: tuple[str, ...] = ()
     checks: str = ""  # what verify runs, in one line (help text, docs)
     rtol: float = 1e-2
     bench: dict[str, int] = field(default_factory=dict)
@@ -46,19 +46,19 @@ def fixes() -> dict[str, FixRule]:
 
 
 def resolve(names: tuple[str, ...] | list[str]) -> tuple[list[str], list[str]]:
-    """Command-line names -> (import names in the order given, names nobody knows)."""
-    table: dict[str, str] = {}
-    for spec in specs().values():
-        table[spec.name.lower()] = spec.name
-        for alias in spec.aliases:
-            table[alias.lower()] = spec.name
+    """Command-line names (any spelling the framework registry knows) -> (import names verify knows, in the
+    order given; names nobody knows)."""
     found: list[str] = []
     unknown: list[str] = []
     for raw in names:
-        key = raw.strip().lower().replace("_", "-")
-        name = table.get(key) or table.get(key.replace("-", "_")) or table.get(raw.strip().lower())
-        if name is None:
+        name = frameworks.resolve(raw)
+        if name not in specs():
             unknown.append(raw)
         elif name not in found:
             found.append(name)
     return found, unknown
+
+
+def known_names() -> list[str]:
+    """Every spelling verify accepts, for the usage message."""
+    return sorted({n for name in specs() for n in (name, *frameworks.frameworks()[name].aliases)})

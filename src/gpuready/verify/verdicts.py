@@ -180,9 +180,7 @@ def _cause(text: str, machine: Machine, hazard, fix_rules, install: str, preset:
 
 def to_finding(result: VerifyResult, machine: Machine) -> Finding:
     """The doctor form: subject starts with the display name, so `doctor --verify` can replace its static verdict."""
-    from gpuready.doctor.checks import has_gpu
-
-    gpu_here = has_gpu(machine)
+    gpu_here = machine.has_gpu
     details = {"verify_status": result.status, "device": result.device, "seconds": f"{result.seconds:.1f}"}
     if result.step:
         details["step"] = result.step

@@ -22,16 +22,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gr_common  # noqa: E402
 from gr_common import MARK, Ctx, Skip, error_text  # noqa: E402
 
-WORKLOADS = {
-    "torch": "wl_torch",
-    "tensorflow": "wl_tensorflow",
-    "jax": "wl_jax",
-    "cupy": "wl_cupy",
-    "onnxruntime": "wl_onnxruntime",
-    "cv2": "wl_cv2",
-    "dlib": "wl_dlib",
-    "face_recognition": "wl_face_recognition",
-}
 
 
 FIXES = {
@@ -69,7 +59,7 @@ def preload(ctx, modules):
 
 def run(ctx):
     builtins.quit = builtins.exit = _refuse_quit
-    module = importlib.import_module(WORKLOADS[ctx.name])
+    module = importlib.import_module(ctx.params["workload"])
     preload(ctx, ctx.params.get("preload", []))
     try:
         with ctx.step("import %s" % ctx.name):
@@ -125,7 +115,9 @@ def main():
     mode, name = sys.argv[1], sys.argv[2]
     params = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
     ctx = Ctx(name, mode, params)
-    if name not in WORKLOADS:
+    workload = params.get("workload") or ""
+    if not (workload.startswith("wl_") and workload[3:].replace("_", "").isalnum()
+            and os.path.isfile(os.path.join(os.path.dirname(os.path.abspath(__file__)), workload + ".py"))):
         ctx.out["status"] = "failed"
         ctx.out["message"] = "no workload for %r" % name
     else:
