@@ -82,7 +82,7 @@ class Cluster:
         """SIGKILL every node's process group (a test cluster keeps nothing worth a graceful stop)."""
         for n in reversed(self.nodes):
             n.kill()
-        if not os.environ.get("GPUREADY_KEEP_RAY_TEMP"):
+        if not os.environ.get("GPUREADY_KEEP_RAY_TEMP"):  # keep the nodes' logs to look into a failure
             shutil.rmtree(self.temp, ignore_errors=True)
 
 

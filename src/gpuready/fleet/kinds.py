@@ -120,8 +120,12 @@ def render_fleet_plan(result: dict) -> None:
                   soft_wrap=True)
     number = {k["name"]: i for i, k in enumerate(kinds, 1)}
     for d in result["differs"]:
+        groups: dict[str, list[int]] = {}
+        for x in d["by_kind"]:
+            groups.setdefault(f"{x['label'] or '-'}", []).append(number[x["kind"]])
         con.print(f"[bold]differs[/]: {escape(d['package'])}: "
-                  + escape("; ".join(f"kind {number[x['kind']]} {x['label'] or '-'}" for x in d["by_kind"])), soft_wrap=True)
+                  + escape("; ".join(f"{label} for kind{'s' if len(ks) > 1 else ''} {', '.join(map(str, ks))}"
+                                     for label, ks in groups.items())), soft_wrap=True)
     for b in result["fleet_builds"]:
         if b["shared"]:
             con.print(f"[bold]one wheel for {len(b['kinds'])} kinds[/]: {escape(b['package'])} {escape(str(b['version']))} "

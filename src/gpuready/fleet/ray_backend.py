@@ -51,7 +51,8 @@ def node_tags(resources: dict[str, Any]) -> tuple[str, ...]:
         if name in STANDARD_RESOURCES or name.startswith(("node:", "accelerator_type:")):
             continue
         tags.append(name)
-    return tuple(tags[:1] + sorted(tags[1:])) if tags[:1] == ["head"] else tuple(sorted(tags))
+    ordered = tags[:1] + sorted(tags[1:]) if tags[:1] == ["head"] else sorted(tags)
+    return tuple(dict.fromkeys(ordered))
 
 
 def find_address(address: str | None) -> str:
