@@ -263,3 +263,12 @@ def test_build_for_fleet_bad_usage(args, words):
     r = run_cli("build", "dlib", "--dry-run", *args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert words in r.stderr
+
+
+def test_no_cluster_anywhere_is_bad_usage(tmp_path):
+    """No --ray address, no RAY_ADDRESS, no cluster `ray start` made here: say so (ray.init() would start a new one)."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["TMPDIR"] = str(tmp_path)  # where Ray looks for ray/ray_current_cluster
+    r = subprocess.run([sys.executable, "-m", "gpuready", "fleet", "doctor"], capture_output=True, text=True, timeout=60,
+                       env=env, cwd=str(ROOT))
+    assert r.returncode == 2 and "no Ray cluster found" in r.stderr, r.stderr
