@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "download": "gpuready.install.command:download",
     "build": "gpuready.build.command:build",
     "cache": "gpuready.build.command:cache",
+    "fleet": "gpuready.fleet.command:fleet",
     "config": "gpuready.indexconfig.command:config",
 }
 
@@ -44,6 +45,7 @@ SUMMARIES: dict[str, str] = {
     "download": "Fetch everything a plan needs, for an offline install.",
     "build": "Build dlib or OpenCV with CUDA from source into a cached wheel.",
     "cache": "List, locate or clear the wheel cache.",
+    "fleet": "Doctor and plan across a lab's machines (Ray, Slurm, saved machines); what differs on top.",
     "config": "Set gpuready's PyTorch mirror; show the package-index settings in force and their source.",
 }
 

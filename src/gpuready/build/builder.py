@@ -12,8 +12,10 @@ the missing piece.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,7 +115,8 @@ def build_wheel(
     """
     start = time.monotonic()
     recipe = get_recipe(package)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    # unique per build: two builds started in the same second (two processes, two variants) must not share a work folder
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     log = paths.logs_dir() / f"build-{recipe.name}-{stamp}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"gpuready build {recipe.name} ({time.strftime('%Y-%m-%d %H:%M:%S %Z')})\n", encoding="utf-8")
@@ -169,9 +172,26 @@ def build_wheel(
         result.label, result.fix = first.get("label", ""), first.get("fix", "")
         return done(False)
 
-    work = paths.work_dir() / f"{recipe.name}-{stamp}"
-    work.mkdir(parents=True, exist_ok=True)
+    # One builder per variant in a shared cache: the others wait here, then take its wheel.
+    lock = cache.build_lock(key, cache_directory)
     try:
+        waited = lock.acquire(on_wait=lambda owner: _say_waiting(log, owner, progress))
+    except OSError as exc:  # a read-only shared cache: build without the lock (nothing can be stored anyway)
+        log_line(log, f"no build lock ({lock.path}: {exc.strerror or exc})")
+        waited = 0.0
+    if waited:
+        log_line(log, f"waited {waited:.0f} s for the build lock {lock.path}")
+        hit = cache.lookup(key, cache_directory) if use_cache else None
+        if hit is not None:
+            lock.release()
+            result.wheel, result.cached, result.cuda_enabled = hit.path, True, True
+            result.warnings.append(f"another build of this variant was under way; waited {waited:.0f} s and took its wheel")
+            log_line(log, f"cache hit after waiting: {hit.path}")
+            _copy_out(result, out_dir)
+            return done(True)
+    work = paths.work_dir() / f"{recipe.name}-{stamp}"
+    try:
+        work.mkdir(parents=True, exist_ok=True)
         with ProgressView(progress, f"{recipe.name} {version or recipe.default_version}") as view:
             # 1. toolkit from pip wheels, when that is the choice and it is not there yet
             if settings["toolkit_source"] == "pip-wheels" and settings["toolkit_pending"]:
@@ -303,8 +323,20 @@ def build_wheel(
         log_line(log, "interrupted: nothing was stored in the cache")
         raise
     finally:
+        lock.release()
         if not keep_work:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _say_waiting(log: Path, owner: dict | None, progress: bool) -> None:
+    who = f"{owner.get('host', '?')} (pid {owner.get('pid', '?')}, since {time.strftime('%H:%M:%S', time.localtime(owner.get('started', 0)))})" \
+        if owner else "another process"
+    line = f"waiting: {who} is building this variant into the shared cache; its wheel will be used"
+    log_line(log, line)
+    if progress:
+        import sys
+
+        print(f"gpuready build: {line}", file=sys.stderr, flush=True)
 
 
 def _contrib(root: Path) -> Path:

@@ -8,8 +8,14 @@ built with CUDA 13.0, cuDNN 9, for sm_90, by recipe version 1; the Python tag an
 the wheel's own tags. pip matches `dlib==20.0.1` and `dlib>=19.7` against it (a local label is
 ignored by public specifiers), and the installer pins the exact label to pick one variant.
 A sidecar `<wheel>.json` holds what the name can't (full versions, toolkit source, build time,
-log); pip ignores it. Files are written under a temporary name and renamed, so two machines
-filling a shared folder never see half a wheel.
+log); pip ignores it.
+
+Shared by a lab, the folder is written by several machines at once, so: each writer stages its
+files in a folder of its own (`.incoming/<host>-<pid>-<token>/`) and renames them into place,
+so two writers of one wheel never share a temporary name and no reader sees half a wheel; a
+build takes the variant's lock (`build_lock`, see lock.py) so one node builds and the others
+wait and reuse the wheel; `clear` removes finished wheels and what dead writers left, never a
+live writer's files or lock.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,10 +32,15 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from gpuready import paths
+from gpuready.build import lock as lockmod
 from gpuready.build import wheelfile
 from gpuready.knowledge.cuda import cc_int, vtuple
 
 SIDECAR = ".json"
+INCOMING = ".incoming"  # per-writer staging folders, inside the cache so the final rename is atomic
+LOCKS = ".locks"
+LEGACY_PARTIAL_AGE = 3600.0  # a bare *.partial older than this is a dead writer's leftover
+INCOMING_AGE = 24 * 3600.0  # a staging folder untouched this long is a dead writer's, whatever its host
 
 
 def cache_dir() -> Path:
@@ -190,28 +202,106 @@ def lookup(key: CacheKey, directory: Path | None = None) -> CacheEntry | None:
     return None
 
 
+def staging_dir(directory: Path) -> Path:
+    """A folder only this writer uses, with its owner recorded (so `clear` can tell live from dead)."""
+    owner = lockmod.owner_record("cache store")
+    d = Path(directory) / INCOMING / f"{owner['host']}-{owner['pid']}-{owner['token'][:12]}"
+    for attempt in range(5):
+        try:
+            d.mkdir(parents=True, exist_ok=False)
+            (d / "owner.json").write_text(json.dumps(owner), encoding="utf-8")
+            return d
+        except FileNotFoundError:  # another writer removed the empty .incoming/ between our two mkdirs
+            if attempt == 4:
+                raise
+    return d
+
+
 def store(wheel: Path, key: CacheKey, info: dict | None = None, directory: Path | None = None) -> CacheEntry:
-    """Copy a built wheel into the cache under the key's version label; write its sidecar."""
+    """Copy a built wheel into the cache under the key's version label; write its sidecar.
+
+    Both files are written in this writer's own staging folder and renamed into the cache,
+    sidecar first, so a wheel that is visible always has its sidecar, and concurrent writers of
+    one wheel each rename a whole file (the last one wins; both are the same variant)."""
     d = Path(directory) if directory else cache_dir()
     d.mkdir(parents=True, exist_ok=True)
     meta = {"key": key.to_dict(), "stored_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **(info or {})}
     build_info = json.dumps(meta, indent=2, sort_keys=True).encode()
     _name, version, _b, _t = parse_wheel_filename(Path(wheel).name)
-    if str(version) == key.wheel_version and Path(wheel).parent.resolve() == d.resolve():
-        out = Path(wheel)
-    else:
-        out = wheelfile.relabel(Path(wheel), d, key.wheel_version, extra={"gpuready_build.json": build_info})
-    side = out.with_name(out.name + SIDECAR)
-    tmp = side.with_name(side.name + ".partial")
-    tmp.write_bytes(build_info + b"\n")
-    os.replace(tmp, side)
+    in_place = str(version) == key.wheel_version and Path(wheel).parent.resolve() == d.resolve()
+    stage = staging_dir(d)
+    try:
+        if in_place:
+            out = Path(wheel)
+        else:
+            staged = wheelfile.relabel(Path(wheel), stage, key.wheel_version, extra={"gpuready_build.json": build_info})
+            out = d / staged.name
+        side = out.with_name(out.name + SIDECAR)
+        staged_side = stage / side.name
+        staged_side.write_bytes(build_info + b"\n")
+        os.replace(staged_side, side)
+        if not in_place:
+            os.replace(staged, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        _remove_if_empty(d / INCOMING)
     e = _entry(out)
     assert e is not None
     return e
 
 
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def lock_path(key: CacheKey, directory: Path | None = None) -> Path:
+    d = Path(directory) if directory else cache_dir()
+    return d / LOCKS / f"{key.package}-{key.wheel_version}-{key.python_tag}-{key.platform}.lock"
+
+
+def build_lock(key: CacheKey, directory: Path | None = None, **kwargs) -> lockmod.BuildLock:
+    """The lock one variant's build holds in the (shared) cache folder; see lock.py."""
+    return lockmod.BuildLock(lock_path(key, directory), what=f"build {key.requirement} ({key.python_tag}, {key.platform})",
+                             **kwargs)
+
+
+def in_flight(directory: Path | None = None) -> list[tuple[Path, str]]:
+    """Staging folders, bare *.partial files and locks in the cache: (path, why it is dead or "" while alive)."""
+    d = Path(directory) if directory else cache_dir()
+    out: list[tuple[Path, str]] = []
+    now = time.time()
+
+    def age(p: Path) -> float:
+        try:
+            return now - p.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    inc = d / INCOMING
+    if inc.is_dir():
+        for sub in sorted(inc.iterdir()):
+            owner = lockmod.read_owner(sub / "owner.json")
+            out.append((sub, lockmod.owner_gone(owner, age(sub), stale_after=INCOMING_AGE)))
+    if d.is_dir():
+        for p in sorted(d.glob("*.partial")):  # written by older gpuready versions, or by hand
+            a = age(p)
+            out.append((p, f"untouched for {a:.0f} s" if a > LEGACY_PARTIAL_AGE else ""))
+    locks = d / LOCKS
+    if locks.is_dir():
+        for p in sorted(locks.iterdir()):
+            if p.name.endswith(".lock"):
+                out.append((p, lockmod.owner_gone(lockmod.read_owner(p), age(p))))
+            elif ".lock.stale-" in p.name:
+                out.append((p, "a stale lock moved aside"))
+    return out
+
+
 def clear(package: str | None = None, directory: Path | None = None) -> list[Path]:
-    """Remove cached wheels (all, or one package's) and their sidecars; other files stay."""
+    """Remove cached wheels (all, or one package's) and their sidecars, and what dead writers left
+    (staging folders, partial files, stale locks); a live writer's files and locks stay."""
     removed: list[Path] = []
     for e in list_entries(directory, package):
         for p in (e.path, e.path.with_name(e.path.name + SIDECAR)):
@@ -221,13 +311,19 @@ def clear(package: str | None = None, directory: Path | None = None) -> list[Pat
             except FileNotFoundError:
                 pass
     d = Path(directory) if directory else cache_dir()
-    if d.is_dir():
-        for p in d.glob("*.partial"):  # leftovers of an interrupted store
-            try:
+    for p, dead in in_flight(d):
+        if not dead:
+            continue
+        try:
+            if p.is_dir():
+                shutil.rmtree(p)
+            else:
                 p.unlink()
-                removed.append(p)
-            except OSError:
-                pass
+            removed.append(p)
+        except OSError:
+            pass
+    for folder in (d / INCOMING, d / LOCKS):
+        _remove_if_empty(folder)
     return removed
 
 

@@ -68,9 +68,16 @@ def _find_in(folder: Path, names: list[str]) -> Path | None:
               help="Only write a trimmed source tarball of this sdist (OpenCV: 152 MB -> 8 MB) into --out, and stop.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--progress/--no-progress", "progress", default=None, help="Progress bars (default: when stderr is a terminal).")
+@click.option("--for-fleet", "for_fleet", is_flag=True,
+              help="Build one wheel for every GPU architecture of the fleet (--machines DIR or --ray), for a shared lab index.")
+@click.option("--machines", "fleet_machines", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="With --for-fleet: a folder of saved machines (or a file; repeat for more).")
+@click.option("--ray", "fleet_ray", is_flag=False, flag_value="auto", default=None, metavar="ADDRESS",
+              help="With --for-fleet: ask every node of this Ray cluster for its GPUs (alone: the cluster found here).")
 @machine_option
 def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, toolkit, cuda_major, offline, index_url, isolation,
-          no_cache, no_verify, keep_work, timeout, dry_run, trim, as_json, progress, machine_file) -> None:
+          no_cache, no_verify, keep_work, timeout, dry_run, trim, as_json, progress, for_fleet, fleet_machines, fleet_ray,
+          machine_file) -> None:
     """Build dlib or OpenCV with CUDA from source into a cached wheel.
 
     The recipe picks the toolkit (system, conda, or assembled from NVIDIA's pip wheels), one cuDNN
@@ -89,6 +96,12 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
         raise click.UsageError("a build runs on this machine; --machine works with --dry-run only")
     from gpuready.build.settings import BuildSettingsError, parse_archs
 
+    if (fleet_machines or fleet_ray) and not for_fleet:
+        raise click.UsageError("--machines and --ray go with --for-fleet")
+    if for_fleet:
+        if cuda_arch:
+            raise click.UsageError("--for-fleet computes the architectures; leave out --cuda-arch")
+        cuda_arch = (_fleet_archs(fleet_machines, fleet_ray, quiet=as_json),)
     try:
         archs = parse_archs(list(cuda_arch)) if cuda_arch else None
     except BuildSettingsError as exc:
@@ -129,6 +142,35 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
     else:
         _render_result(result)
     sys.exit(0 if result.ok else 1)
+
+
+def _fleet_archs(machines: tuple[Path, ...], ray_address: str | None, quiet: bool) -> str:
+    """The union of the fleet's compute capabilities, as a --cuda-arch value ("8.6,9.0")."""
+    from gpuready.fleet.kinds import fleet_archs
+
+    if bool(machines) == bool(ray_address):
+        raise click.UsageError("--for-fleet needs the fleet: --machines DIR or --ray [ADDRESS] (one of them)")
+    if machines:
+        from gpuready.fleet.saved import load_any, machine_files
+
+        found = [load_any(p)[0] for p in machine_files(list(machines))]
+        where = f"{len(found)} saved machine(s)"
+    else:
+        from gpuready.fleet.ray_backend import RayUnavailable, gather
+
+        try:
+            report = gather(None if ray_address == "auto" else ray_address, timeout=120.0)
+        except RayUnavailable as exc:
+            raise click.UsageError(str(exc)) from None
+        found = [n.machine for n in report.nodes if n.machine is not None]
+        missing = [n.name for n in report.nodes if n.machine is None]
+        where = f"{len(found)} Ray node(s)" + (f" ({len(missing)} did not report: {', '.join(missing)})" if missing else "")
+    archs = fleet_archs(found)
+    if not archs:
+        raise click.UsageError(f"no GPU with a known compute capability on the fleet ({where})")
+    if not quiet:
+        click.echo(f"building for the fleet's GPUs: compute capability {', '.join(archs)} (from {where})", err=True)
+    return ",".join(archs)
 
 
 def _explain_log(log: Path, machine) -> dict | None:
@@ -284,7 +326,7 @@ def _render_result(r) -> None:
 
 @click.group(name="cache")
 def cache() -> None:
-    """List, locate or clear the wheel cache (a folder pip and uv read with --find-links)."""
+    """List, locate, clear, index or serve the wheel cache (a folder pip and uv read with --find-links)."""
 
 
 @cache.command(name="list")
@@ -327,16 +369,91 @@ def cache_path() -> None:
 @click.argument("package", required=False)
 @click.option("--yes", is_flag=True, help="Do not ask.")
 def cache_clear(package, yes) -> None:
-    """Remove cached wheels (all, or one PACKAGE's)."""
+    """Remove cached wheels (all, or one PACKAGE's), and what dead writers left behind.
+
+    Files another process is writing right now (a build on another node of a shared cache) and
+    the locks of live builds are left alone."""
     from gpuready.build import cache as c
 
     entries = c.list_entries(package=package)
-    if not entries:
-        click.echo(f"nothing to remove in {c.cache_dir()}")
+    leftovers = [p for p, dead in c.in_flight() if dead]
+    live = [p for p, dead in c.in_flight() if not dead]
+    if not entries and not leftovers:
+        click.echo(f"nothing to remove in {c.cache_dir()}" + (f" ({len(live)} file(s) of builds under way left alone)" if live else ""))
         return
     if not yes:
         if not sys.stdin.isatty():
             raise click.UsageError(f"would remove {len(entries)} wheel(s) from {c.cache_dir()}; pass --yes to confirm")
         click.confirm(f"remove {len(entries)} wheel(s) from {c.cache_dir()}?", abort=True)
     removed = c.clear(package)
-    click.echo(f"removed {sum(1 for p in removed if p.suffix == '.whl')} wheel(s) from {c.cache_dir()}")
+    wheels = sum(1 for p in removed if p.suffix == ".whl")
+    others = len([p for p in removed if p.suffix != ".whl" and not p.name.endswith(".whl" + c.SIDECAR)])
+    still = [p for p, dead in c.in_flight() if not dead]
+    click.echo(f"removed {wheels} wheel(s) from {c.cache_dir()}"
+               + (f", and {others} leftover(s) of interrupted writers" if others else "")
+               + (f"; left {len(still)} file(s) of builds under way alone" if still else ""))
+
+
+def _folder(folder: Path | None) -> Path:
+    from gpuready.build import cache as c
+
+    d = Path(folder) if folder is not None else c.cache_dir()
+    if not d.is_dir():
+        raise click.UsageError(f"{d}: no such folder (build a wheel first, or name the folder of wheels)")
+    return d
+
+
+@cache.command(name="index")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print what was indexed as JSON.")
+def cache_index(folder, as_json) -> None:
+    """Write a PEP 503 simple index of the wheels in FOLDER (default: the cache) into FOLDER/simple/.
+
+    Any static web server that serves FOLDER then serves an index for pip and uv:
+    `pip install --extra-index-url http://HOST:PORT/simple/ dlib`."""
+    from gpuready.build import index
+
+    d = _folder(folder)
+    try:
+        out, projects = index.write_index(d)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write the index into {d}: {exc.strerror or exc}") from None
+    files = sum(len(v) for v in projects.values())
+    if as_json:
+        click.echo(json.dumps({"index": str(out), "projects": {p: [f.filename for f in fs] for p, fs in projects.items()}},
+                              indent=2))
+        return
+    click.echo(f"indexed {files} wheel(s) of {len(projects)} project(s): {out}/index.html")
+    click.echo(f"serve {d} over HTTP (`gpuready cache serve {d}`, or any static server), then: "
+               "pip install --extra-index-url http://HOST:PORT/simple/ PACKAGE")
+
+
+@cache.command(name="serve")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface of this machine).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port (0: any free one).")
+@click.option("--verbose", is_flag=True, help="Log every request on stderr.")
+def cache_serve(folder, host, port, verbose) -> None:
+    """Serve the wheel cache (or FOLDER) over HTTP as a PEP 503 index for pip and uv on other machines.
+
+    Ctrl-C stops it."""
+    from gpuready.build.serve import make_server
+
+    d = _folder(folder)
+    try:
+        server = make_server(d, host, port, quiet=not verbose)
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        bound_host, bound_port = server.server_address[:2]
+        shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+        url = f"http://{shown}:{bound_port}"
+        click.echo(f"serving {d} at {url}/simple/ (Ctrl-C stops)")
+        click.echo(f"  pip install --extra-index-url {url}/simple/ PACKAGE")
+        click.echo(f"  uv pip install --extra-index-url {url}/simple/ PACKAGE   (or --find-links {url}/)")
+        sys.stdout.flush()
+        server.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        click.echo("gpuready cache serve: stopped", err=True)
+    finally:
+        server.server_close()
