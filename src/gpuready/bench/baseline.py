@@ -165,11 +165,12 @@ def _venv_python(venv: Path) -> Path:
 
 
 def _purelib(python: Path) -> Path:
-    res = run_python("import sysconfig, json; print(%r + json.dumps(sysconfig.get_paths()['purelib']))" % MARK, python=str(python), timeout=60)
-    data = parse_marked_json(res.stdout)
-    if not res.ok or not isinstance(data, str):
+    res = run_python("import sysconfig, json; print(%r + json.dumps({'purelib': sysconfig.get_paths()['purelib']}))" % MARK,
+                     python=str(python), timeout=60)
+    data = parse_marked_json(res.stdout) or {}
+    if not res.ok or not data.get("purelib"):
         raise BaselineError(f"the new venv's interpreter {python} does not run: {res.start_error or res.tail(3)}")
-    return Path(data)
+    return Path(data["purelib"])
 
 
 def make_venv(venv: Path, python: str, shared_sites: tuple[str, ...]) -> tuple[Path, Path]:
@@ -308,10 +309,23 @@ def _blas_wheel(ctx: _Ctx) -> Path:
     return path
 
 
+_BUILD_MODULES = """
+import setuptools, packaging
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel  # setuptools >= 70.1
+except ImportError:
+    import wheel
+"""
+
+
+def build_modules_ok(python: str) -> bool:
+    """setuptools (with bdist_wheel) and packaging importable in `python`: dlib's setup.py needs no more."""
+    return run_python(_BUILD_MODULES, python=python, timeout=60).ok
+
+
 def _build_tools(ctx: _Ctx, env: dict[str, str]) -> bool:
-    """Whether `pip wheel --no-build-isolation` can run in the checked interpreter (setuptools, packaging, cmake)."""
-    res = run_python("import setuptools, packaging", python=ctx.python, timeout=60)
-    return res.ok and bool(shutil.which("cmake", path=env.get("PATH")))
+    """Whether `pip wheel --no-build-isolation` can run in the checked interpreter (its modules, and cmake on PATH)."""
+    return build_modules_ok(ctx.python) and bool(shutil.which("cmake", path=env.get("PATH")))
 
 
 def build_env(ctx: _Ctx, root: Path, macros: list[str]) -> dict[str, str]:
@@ -348,6 +362,14 @@ def from_source(ctx: _Ctx, version: str) -> CpuBaseline:
     start = time.monotonic()
     key = _key(ctx, version)
     root = baseline_dir(key)
+    hit = cache.lookup(key)
+    if ctx.offline is not None:  # the files first, all of them: a missing one fails before any work
+        lacks = [what for what, patterns, needed in (
+            (f"dlib-{version}.tar.gz (the sdist)", (f"dlib-{version}.tar.gz", f"dlib-{version}.*"), hit is None),
+            ("scipy_openblas32-*.whl (OpenBLAS)", ("scipy_openblas32-*.whl",), True)) if needed and _find(ctx.offline, patterns) is None]
+        if lacks:
+            raise BaselineError(f"the offline folder {ctx.offline} lacks {' and '.join(lacks)} for the CPU build")
+    sdist = _sdist(ctx, version) if hit is None else None
     blas_whl = _blas_wheel(ctx)
     vpy, site = make_venv(root / "venv", ctx.python, ctx.machine.python.site_packages)
     _pip_install(ctx.python, site, [str(blas_whl)], None)
@@ -361,11 +383,10 @@ def from_source(ctx: _Ctx, version: str) -> CpuBaseline:
         if dest.is_symlink() or dest.exists():
             dest.unlink()
         dest.symlink_to(lib)
-    hit = cache.lookup(key)
     cached = hit is not None
     log = root / "build.log"
     if hit is None:
-        sdist = _sdist(ctx, version)
+        assert sdist is not None
         env = build_env(ctx, root, cblas_macros(sdist))
         out = root / "wheel"
         shutil.rmtree(out, ignore_errors=True)
@@ -408,10 +429,10 @@ def from_wheel(ctx: _Ctx) -> CpuBaseline:
     """PyPI's CPU wheel `dlib-bin`, named as what it is (its own SIMD choice, usually no BLAS)."""
     start = time.monotonic()
     root = baseline_dir(f"dlib-bin-{ctx.machine.python.minor or 'py'}")
-    vpy, site = make_venv(root / "venv", ctx.python, ctx.machine.python.site_packages)
     wheel = _find(ctx.offline, ("dlib_bin-*.whl",))
     if ctx.offline is not None and wheel is None:
         raise BaselineError(f"the offline folder {ctx.offline} has no dlib_bin-*.whl")
+    vpy, site = make_venv(root / "venv", ctx.python, ctx.machine.python.site_packages)
     ctx.progress("installing the dlib-bin CPU wheel for the baseline")
     _pip_install(ctx.python, site, [str(wheel) if wheel else WHEEL_DIST], ctx.offline)
     env = _runtime_env(ctx.threads, None)
