@@ -173,8 +173,26 @@ def _purelib(python: Path) -> Path:
     return Path(data["purelib"])
 
 
-def make_venv(venv: Path, python: str, shared_sites: tuple[str, ...]) -> tuple[Path, Path]:
-    """A fresh venv of `python` with no packages, whose sys.path continues with the checked env's sites."""
+def checked_path(python: str) -> list[str]:
+    """The checked interpreter's sys.path as a program there sees it (PYTHONPATH entries included), folders only."""
+    code = "import sys, json; print(%r + json.dumps({'path': [p for p in sys.path if p]}))" % MARK
+    data = parse_marked_json(run_python(code, python=python, timeout=60).stdout) or {}
+    return [p for p in data.get("path", []) if os.path.isdir(p)]
+
+
+def share_path(site: Path, entries: list[str]) -> None:
+    """Make the venv's sys.path continue with the checked environment's: its CPU dlib is found first (its own
+    site-packages come before any .pth entry, and PYTHONPATH is cleared for its children), everything else
+    (numpy, face_recognition, the models, the test photo) is the very copy the GPU run used."""
+    own = str(site)
+    lines = [f"import site; site.addsitedir({p!r})" for p in entries if os.path.normpath(p) != os.path.normpath(own)]
+    tmp = site / "zz-gpuready-shared.pth.partial"
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, site / "zz-gpuready-shared.pth")
+
+
+def make_venv(venv: Path, python: str) -> tuple[Path, Path]:
+    """A fresh venv of `python` with no packages, whose sys.path continues with the checked env's."""
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
     res = run([python, "-m", "venv", "--without-pip", str(venv)], timeout=120)
@@ -183,9 +201,7 @@ def make_venv(venv: Path, python: str, shared_sites: tuple[str, ...]) -> tuple[P
     vpy = _venv_python(venv)
     site = _purelib(vpy)
     site.mkdir(parents=True, exist_ok=True)
-    lines = [f"import site; site.addsitedir({s!r})" for s in shared_sites if s and Path(s).is_dir()]
-    # After this venv's own site-packages: its CPU dlib is found first, everything else is the checked env's.
-    (site / "zz-gpuready-shared.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    share_path(site, checked_path(python))
     return vpy, site
 
 
@@ -219,7 +235,8 @@ def _import_facts(vpy: Path, env: dict[str, str]) -> dict:
 
 
 def _runtime_env(threads: int, blas_lib: Path | None) -> dict[str, str]:
-    env = {"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+    # PYTHONPATH cleared: an entry there would come before the venv's own CPU dlib (the .pth carries it instead)
+    env = {"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads), "PYTHONPATH": ""}
     if blas_lib is not None:
         old = os.environ.get("LD_LIBRARY_PATH", "")
         env["LD_LIBRARY_PATH"] = str(blas_lib) + (os.pathsep + old if old else "")
@@ -371,7 +388,7 @@ def from_source(ctx: _Ctx, version: str) -> CpuBaseline:
             raise BaselineError(f"the offline folder {ctx.offline} lacks {' and '.join(lacks)} for the CPU build")
     sdist = _sdist(ctx, version) if hit is None else None
     blas_whl = _blas_wheel(ctx)
-    vpy, site = make_venv(root / "venv", ctx.python, ctx.machine.python.site_packages)
+    vpy, site = make_venv(root / "venv", ctx.python)
     _pip_install(ctx.python, site, [str(blas_whl)], None)
     blas_lib = site / "scipy_openblas32" / "lib"
     lib = blas_lib / "libscipy_openblas.so"
@@ -432,7 +449,7 @@ def from_wheel(ctx: _Ctx) -> CpuBaseline:
     wheel = _find(ctx.offline, ("dlib_bin-*.whl",))
     if ctx.offline is not None and wheel is None:
         raise BaselineError(f"the offline folder {ctx.offline} has no dlib_bin-*.whl")
-    vpy, site = make_venv(root / "venv", ctx.python, ctx.machine.python.site_packages)
+    vpy, site = make_venv(root / "venv", ctx.python)
     ctx.progress("installing the dlib-bin CPU wheel for the baseline")
     _pip_install(ctx.python, site, [str(wheel) if wheel else WHEEL_DIST], ctx.offline)
     env = _runtime_env(ctx.threads, None)
@@ -481,6 +498,11 @@ def make_baseline(
         else:
             root = baseline_dir(f"dlib-bin-{machine.python.minor or 'py'}")
         reused = _reuse(root)
+        if reused is not None:
+            try:  # the checked environment's path may have changed since (another PYTHONPATH)
+                share_path(_purelib(Path(reused.python)), checked_path(py))
+            except BaselineError:
+                reused = None
         if reused is not None:
             return reused
         try:
