@@ -12,16 +12,8 @@ import pytest
 from gpuready.knowledge import cudnn, loader, packages
 from gpuready.knowledge.cuda import build_runs_on
 from gpuready.knowledge.loader import KnowledgeError, load_table
-from gpuready.knowledge.packages import (
-    KINDS,
-    TensorflowRelease,
-    TorchRelease,
-    TorchVariant,
-    builds,
-    torch_companion,
-    torch_releases,
-    torch_variant,
-)
+from gpuready.knowledge.package_rows import TensorflowRelease, TorchRelease, TorchVariant, torch_variant
+from gpuready.knowledge.packages import KINDS, builds, torch_companion, torch_releases
 
 
 def test_every_package_file_loads():

@@ -1,8 +1,8 @@
 """The `gpuready` command: parses arguments, calls the stages, renders. Nothing else.
 
 Each sub-command lives in its stage (`gpuready.<stage>.command`) and is imported only
-when it is run, so `gpuready probe` does not pay for the plan or build code, and a stage
-can be developed and tested on its own.
+when it is run, so `gpuready probe` does not pay for the plan or build code. The options
+the commands share (--machine, --python) are in gpuready.options.
 
 Exit codes everywhere: 0 nothing wrong, 1 a problem was found (doctor, verify) or the
 work failed (install, build), 2 bad usage or unreadable input, 130 interrupted.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -31,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "download": "gpuready.install.command:download",
     "build": "gpuready.build.command:build",
     "cache": "gpuready.build.command:cache",
+    "config": "gpuready.indexconfig.command:config",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -44,6 +44,7 @@ SUMMARIES: dict[str, str] = {
     "download": "Fetch everything a plan needs, for an offline install.",
     "build": "Build dlib or OpenCV with CUDA from source into a cached wheel.",
     "cache": "List, locate or clear the wheel cache.",
+    "config": "Set gpuready's PyTorch mirror; show the package-index settings in force and their source.",
 }
 
 
@@ -58,27 +59,12 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                return _unavailable(name)
-            raise
-        return getattr(module, attr)
+        return getattr(importlib.import_module(module_name), attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Listing help must not import every stage: use the one-line summaries.
         with formatter.section("Commands"):
             formatter.write_dl([(name, SUMMARIES.get(name, "")) for name in COMMANDS])
-
-
-def _unavailable(name: str) -> click.Command:
-    @click.command(name=name, help=SUMMARIES.get(name, ""), context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def stub(args: tuple[str, ...]) -> None:
-        raise click.UsageError(f"`gpuready {name}` is not available in this build")
-
-    return stub
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,7 +74,13 @@ def main() -> None:
 
 
 def run() -> None:
-    """Console-script entry: turn every failure into a message and an exit code, never a traceback."""
+    """Console-script entry: turn every failure into a message and an exit code, never a traceback.
+
+    SIGTERM and SIGHUP unwind like Ctrl-C (gpuready.proc.Terminated is a KeyboardInterrupt): every
+    child is stopped, an install rolls back, and the exit status is 130 for all three."""
+    from gpuready.proc import terminate_on_signals
+
+    terminate_on_signals()
     try:
         main.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -122,39 +114,6 @@ def run() -> None:
             err=True,
         )
         sys.exit(70)
-
-
-# --- helpers shared by the stage commands ---------------------------------------------------
-
-machine_option = click.option(
-    "--machine",
-    "machine_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Work on a saved machine (from `gpuready probe --save`) instead of probing this one.",
-)
-python_option = click.option(
-    "--python",
-    "python",
-    type=str,
-    default=None,
-    help="Inspect this interpreter's environment (default: the one running gpuready).",
-)
-
-
-def get_machine(machine_file: Path | None, python: str | None = None, *, frameworks: bool = True, timeout: float = 60.0):
-    """The saved machine when --machine is given, else a fresh probe of this one."""
-    from gpuready.machine import Machine
-
-    if machine_file is not None:
-        return Machine.load(machine_file)
-    from gpuready.probe import probe_machine
-
-    machine = probe_machine(python, frameworks=frameworks, timeout=timeout)
-    if python is not None and not machine.python.version:
-        # The interpreter the user named cannot be asked anything: that is bad input, not a finding.
-        why = next((n.message for n in machine.notes if n.subject == "python"), f"cannot inspect {python}")
-        raise click.UsageError(f"--python {python}: {why}")
-    return machine
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.cli import get_machine, machine_option, python_option
+from gpuready.options import get_machine, machine_option, python_option
 
 
 @click.command()

@@ -43,6 +43,7 @@ MARKER_KINDS = ("benign", "context", "os", "package", "healthy")
 # build log, pip/CMake output and error reports, lowercased). Of a pattern's literals, the one
 # with the most other characters is the most selective gate ("glibcxx_" rather than " not found").
 _COMMON = frozenset("ec /oiduslrnpma-.tbv")
+_CASE_FLAG = re.IGNORECASE.value
 GATE_MIN = 8  # a gate cut from a longer literal keeps at least this many characters
 GATE_MAX = 20
 
@@ -202,9 +203,9 @@ def _walk(items: Iterable, state: _Runs) -> None:
             state.cur.append(chr(av))
         elif op is c.SUBPATTERN:
             group, add_flags, del_flags, sub = av
-            if add_flags or del_flags:  # an inline flag group may turn case-sensitivity or verbosity around
+            if (add_flags | del_flags) & ~_CASE_FLAG:  # verbose/dotall groups: not a plain literal run
                 state.flush()
-            else:
+            else:  # (?-i:FAILED): its literals are still required (gates are matched on lowercased text)
                 _walk(sub, state)
         elif hasattr(c, "ATOMIC_GROUP") and op is c.ATOMIC_GROUP:
             _walk(av, state)
@@ -337,10 +338,13 @@ class RuleSet:
     signatures: tuple[Signature, ...]
     markers: tuple[Marker, ...]
     by_id: dict[str, Signature | Marker] = field(default_factory=dict)
-    # (owner id, compiled pattern, gate) for every pattern of every signature and marker
-    patterns: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = field(default_factory=list)
+    # (owner id, pattern source, gates) for every pattern of every signature and marker; the compiled
+    # pattern is made on first use (`regex`), so a small log compiles the few patterns its lines reach.
+    patterns: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     benign_ids: frozenset[str] = frozenset()
     signature_ids: frozenset[str] = frozenset()
+    # the gate index without retired owners: (closure, trie body), computed once and cached with the rules
+    base_gates: tuple[dict[str, tuple[int, ...]], str] | None = None
 
     def __post_init__(self) -> None:
         for item in (*self.signatures, *self.markers):
@@ -357,7 +361,7 @@ class RuleSet:
         cut = cut_gates(lit for _, _, lits in literals for lit in lits)
         for owner, p, lits in literals:
             gates = tuple(dict.fromkeys(cut[lit] for lit in lits))
-            self.patterns.append((owner, compile_pattern(p), gates))
+            self.patterns.append((owner, p, gates))
         self.benign_ids = frozenset(m.id for m in self.markers if m.benign)
         self.signature_ids = frozenset(s.id for s in self.signatures)
         for sig in self.signatures:
@@ -368,22 +372,156 @@ class RuleSet:
                     for ref in cond.args:
                         if ref not in self.by_id:
                             raise KnowledgeError(f"explain rules: {sig.id}: condition {text!r} names no signature or marker")
+        self.base_gates = gate_tables(self.patterns, frozenset())
+        self._compiled: list[re.Pattern[str] | None] = [None] * len(self.patterns)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_compiled", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._compiled = [None] * len(self.patterns)
+
+    def regex(self, i: int) -> re.Pattern[str]:
+        """The compiled pattern number `i` (compiled on first use)."""
+        rx = self._compiled[i]
+        if rx is None:
+            rx = self._compiled[i] = compile_pattern(self.patterns[i][1])
+        return rx
 
     def max_hits(self, owner: str) -> int:
         item = self.by_id[owner]
         return item.max_hits if isinstance(item, Marker) else 10000
 
 
+def gate_tables(patterns: list[tuple[str, str, tuple[str, ...]]], retired: frozenset[str]) -> tuple[dict[str, tuple[int, ...]], str]:
+    """(closure, trie body) of the gates of all patterns whose owner is not retired: closure maps each gate
+    to the patterns to try when the gate is found (those of every gate that is a substring of it)."""
+    by_gate: dict[str, list[int]] = {}
+    for i, (owner, _, gates) in enumerate(patterns):
+        if owner in retired:
+            continue
+        for g in gates:
+            by_gate.setdefault(g, []).append(i)
+    gates = sorted(by_gate)
+    closure: dict[str, tuple[int, ...]] = {}
+    for g in gates:
+        idx = [i for h in gates if h in g for i in by_gate[h]]
+        closure[g] = tuple(sorted(set(idx)))
+    return closure, (trie_regex(gates) if gates else r"(?!x)x")
+
+
+# Bump when RuleSet's shape changes (the digest also covers this module's own source).
+CACHE_VERSION = 2
+ENV_NO_CACHE = "GPUREADY_NO_RULE_CACHE"
+
+
 @functools.lru_cache(maxsize=None)
 def load_rules() -> RuleSet:
-    """All signatures and markers, checked and compiled (cached: the data never changes at run time)."""
+    """All signatures and markers, checked and compiled (cached: the data never changes at run time).
+
+    Checking and cutting gates from ~700 patterns takes most of a second, more than explaining a
+    small log; so the checked rule set is also kept on disk (pickled, under gpuready's cache folder,
+    keyed by a digest of the data files and of this module) and the next process loads it in a few
+    milliseconds. Any problem with that file only means the rules are built again.
+    """
+    files = SIGNATURE_FILES + extra_signature_files() + MARKER_FILES
+    digest = _digest(files)
+    cached = _read_cache(digest)
+    if cached is not None:
+        return cached
+    rs = build_rules(files)
+    _write_cache(digest, rs)
+    return rs
+
+
+def build_rules(files: tuple[str, ...] | None = None) -> RuleSet:
+    """Load, check and index every signature and marker from the data files (no disk cache)."""
+    if files is None:
+        files = SIGNATURE_FILES + extra_signature_files() + MARKER_FILES
     sigs: list[Signature] = []
     marks: list[Marker] = []
-    for f in SIGNATURE_FILES + extra_signature_files():
-        sigs.extend(load_table(f, "signature", Signature))
-    for f in MARKER_FILES:
-        marks.extend(load_table(f, "marker", Marker))
+    for f in files:
+        if f in MARKER_FILES:
+            marks.extend(load_table(f, "marker", Marker))
+        else:
+            sigs.extend(load_table(f, "signature", Signature))
     return RuleSet(tuple(sigs), tuple(marks))
+
+
+def _data_bytes(name: str) -> bytes:
+    from importlib import resources
+
+    from gpuready.knowledge.loader import DATA_PACKAGE
+
+    return resources.files(DATA_PACKAGE).joinpath(name).read_bytes()
+
+
+def _digest(files: tuple[str, ...]) -> str:
+    import hashlib
+    from pathlib import Path
+
+    h = hashlib.sha256(f"{CACHE_VERSION} {sys.version_info[:2]}".encode())
+    try:
+        h.update(Path(__file__).read_bytes())
+        for name in files:
+            h.update(name.encode() + b"\0" + _data_bytes(name) + b"\0")
+    except OSError:
+        return ""
+    return h.hexdigest()[:24]
+
+
+def _cache_file(digest: str):
+    import os
+
+    if not digest or os.environ.get(ENV_NO_CACHE):
+        return None
+    try:
+        from gpuready.paths import base_dir
+
+        return base_dir() / "explain" / f"rules-{digest}.pickle"
+    except Exception:  # pragma: no cover - no usable cache folder
+        return None
+
+
+def _read_cache(digest: str) -> RuleSet | None:
+    import pickle
+
+    path = _cache_file(digest)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            rs = pickle.load(f)
+    except Exception:  # missing, unreadable, truncated or from another version: build again
+        return None
+    return rs if isinstance(rs, RuleSet) else None
+
+
+def _write_cache(digest: str, rs: RuleSet) -> None:
+    import os
+    import pickle
+    import tempfile
+
+    path = _cache_file(digest)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob("rules-*.pickle"):  # the data changed: earlier digests are dead
+            if old != path:
+                old.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rules-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(rs, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the whole new one
+    except Exception:  # a read-only or full disk: the rules still work, only slower next time
+        try:
+            os.unlink(tmp)  # type: ignore[possibly-undefined]
+        except Exception:
+            pass
 
 
 def extra_signature_files() -> tuple[str, ...]:
@@ -397,7 +535,7 @@ def extra_signature_files() -> tuple[str, ...]:
         for entry in resources.files(DATA_PACKAGE).iterdir():
             name = entry.name
             if name.startswith("explain_") and name.endswith(".toml") and name not in MARKER_FILES:
-                if "signature" in read_data_file(name):
+                if "[[signature]]" in entry.read_text(encoding="utf-8"):
                     names.append(name)
     except (OSError, FileNotFoundError):  # pragma: no cover - a broken install
         return ()

@@ -16,7 +16,7 @@ import re
 from typing import Iterable
 
 from gpuready.explain.context import Hit
-from gpuready.explain.rules import RuleSet, trie_regex
+from gpuready.explain.rules import RuleSet, gate_tables
 
 KEEP_LINES = 3  # matching lines kept per signature/marker (plus the last one)
 REBUILD_AFTER = 1 << 20  # rebuild the gates without retired markers only in logs bigger than this
@@ -28,21 +28,20 @@ class GateIndex:
     """The compiled gates of a rule set, minus the patterns of some retired owners (cached)."""
 
     def __init__(self, rules: RuleSet, retired: frozenset[str]) -> None:
-        by_gate: dict[str, list[int]] = {}
-        for i, (owner, _, gates) in enumerate(rules.patterns):
-            if owner in retired:
-                continue
-            for g in gates:
-                by_gate.setdefault(g, []).append(i)
-        gates = sorted(by_gate)
-        # A gate found in a line implies every gate that is a substring of it: close over that.
-        self.closure: dict[str, tuple[int, ...]] = {}
-        for g in gates:
-            idx = [i for h in gates if h in g for i in by_gate[h]]
-            self.closure[g] = tuple(sorted(set(idx)))
-        body = trie_regex(gates) if gates else r"(?!x)x"
+        if not retired and rules.base_gates is not None:
+            self.closure, body = rules.base_gates
+        else:
+            self.closure, body = gate_tables(rules.patterns, retired)
+        self._body = body
         self.gate = re.compile(body)
-        self.gate_i = re.compile(body, re.IGNORECASE)
+        self._gate_i: re.Pattern[str] | None = None
+
+    @property
+    def gate_i(self) -> re.Pattern[str]:
+        """The gates, case-insensitive: for the rare block whose lowercase changes its length."""
+        if self._gate_i is None:
+            self._gate_i = re.compile(self._body, re.IGNORECASE)
+        return self._gate_i
 
 
 _INDEX_CACHE: dict[tuple[int, frozenset[str]], GateIndex] = {}
@@ -134,16 +133,17 @@ class Scanner:
             pos = m.start() + 1
         if not candidates:
             return
-        pats = self.rules.patterns
-        benign = self.rules.benign_ids
-        signatures = self.rules.signature_ids
+        rules = self.rules
+        pats = rules.patterns
+        benign = rules.benign_ids
+        signatures = rules.signature_ids
         matched: dict[str, dict[str, str]] = {}
         retired = self._retired
         for i in sorted(candidates):  # markers come first in `patterns`
-            owner, rx, _ = pats[i]
+            owner = pats[i][0]
             if owner in matched or owner in retired:
                 continue
-            mm = rx.search(line)
+            mm = rules.regex(i).search(line)
             if mm is None:
                 continue
             matched[owner] = {k: v for k, v in mm.groupdict().items() if v}

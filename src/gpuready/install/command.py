@@ -14,7 +14,7 @@ from typing import Sequence
 
 import click
 
-from gpuready.cli import machine_option
+from gpuready.options import machine_option
 
 
 class BadInput(click.ClickException):
@@ -29,6 +29,10 @@ def _net_options(index_url: str | None, mirror: str | None, retries: int, net_ti
             raise BadInput(f"{opt} needs a URL")
     if retries < 0 or net_timeout < 0:
         raise BadInput("--retries and --net-timeout must be 0 or more")
+    if mirror is None:  # the persistent one (`gpuready config set torch-mirror`, GPUREADY_TORCH_MIRROR)
+        from gpuready.indexconfig import settings
+
+        mirror = settings.get("torch-mirror")[0] or None
     return NetOptions(index_url=index_url, mirror=mirror, retries=retries, timeout=net_timeout, find_links=tuple(find_links))
 
 
@@ -97,7 +101,8 @@ class TerminalUI:
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), help="Carry out this plan (`gpuready plan ... --json`) instead of planning.")
 @machine_option
 @click.option("--index-url", default=None, help="Use this package index instead of PyPI (a mirror).")
-@click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index (replaces https://download.pytorch.org/whl).")
+@click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index (replaces https://download.pytorch.org/whl; "
+              "default: `gpuready config get torch-mirror`).")
 @click.option("--find-links", "find_links", multiple=True, type=click.Path(file_okay=False), help="Also look for wheels in this folder (a lab's shared wheel cache). Repeatable.")
 @click.option("--installer", type=click.Choice(["auto", "uv", "pip"]), default="auto", show_default=True, help="uv when available (faster), else pip.")
 @click.option("--no-verify", is_flag=True, help="Do not run verify after installing (a GPU package is then not proven to work).")
@@ -229,9 +234,9 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     Then, on that machine, with no network:
       gpuready install --offline DEST PACKAGES...
     """
-    from gpuready.cli import get_machine
+    from gpuready.options import get_machine
     from gpuready.install.download import download as do_download
-    from gpuready.install.flow import InstallError, explain_output, load_plan_file, make_plan_dict, mirror_hint, network_first
+    from gpuready.install.flow import InstallError, explain_output, load_plan_file, make_install_plan, mirror_hint, network_first
     from gpuready.install.offline import OfflineError
     from gpuready.install.progress import ProgressView
     from gpuready.install.runlog import RunLog
@@ -246,16 +251,16 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
         raise BadInput(f"{dest}: cannot create this folder ({exc.strerror or exc})") from None
     machine = get_machine(machine_file, python)
     try:
-        plan = load_plan_file(plan_file) if plan_file is not None else make_plan_dict(machine, packages, net)
+        plan = load_plan_file(plan_file) if plan_file is not None else make_install_plan(machine, packages, net)
     except InstallError as exc:
         raise BadInput(str(exc)) from None
     out = console(stderr=as_json)
     err = console(stderr=True)
-    if plan.get("blocked"):
-        for b in plan["blocked"]:
-            out.print(f"✗ {b.get('package')}: {b.get('blocking')}", markup=False)
-            if b.get("fix"):
-                out.print(f"  fix: {b['fix']}", markup=False)
+    if plan.blocked:
+        for b in plan.blocked:
+            out.print(f"✗ {b.package}: {b.blocking}", markup=False)
+            if b.fix:
+                out.print(f"  fix: {b.fix}", markup=False)
     log = RunLog.new("download")
     if not quiet:
         err.print(f"log: {log.path}", markup=False, style="dim")
@@ -281,11 +286,11 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
         hints.append(mirror_hint(f"{d.name} came at {d.kbps:.0f} kB/s"))
     log.close()
     if as_json:
-        click.echo(json.dumps({"ok": result.ok and not plan.get("blocked"), "folder": str(dest), "manifest": result.manifest,
+        click.echo(json.dumps({"ok": result.ok and not plan.blocked, "folder": str(dest), "manifest": result.manifest,
                                "failed": [w for w, _ in result.failed], "causes": causes, "hints": hints, "log": str(log.path)},
                               indent=2, default=str))
     else:
         from gpuready.install.render import show_download
 
         show_download(out, result, hints, causes, str(log.path))
-    sys.exit(0 if result.ok and not plan.get("blocked") else 1)
+    sys.exit(0 if result.ok and not plan.blocked else 1)

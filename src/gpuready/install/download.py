@@ -36,10 +36,12 @@ from gpuready.build.recipes import toolkit_for_major
 from gpuready.install import knowledge, offline
 from gpuready.install.executor import Command, NetOptions, apply_network, requirements_of, split_pip_argv
 from gpuready.install.knowledge import canonical
-from gpuready.install.progress import Download, ProgressView
+from gpuready.install.progress import Download, OutputParser, ProgressView
 from gpuready.install.runlog import RunLog
-from gpuready.install.runner import StepResult, run_step
+from gpuready.install.runner import run_step
 from gpuready.machine import Machine
+from gpuready.plan.model import Plan
+from gpuready.proc import Result
 
 _NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9_.\-]+)")
 
@@ -53,14 +55,9 @@ class DownloadResult:
     ok: bool
     folder: Path
     manifest: dict = field(default_factory=dict)
-    failed: list[tuple[str, StepResult]] = field(default_factory=list)
+    failed: list[tuple[str, Result]] = field(default_factory=list)
     slow: list[Download] = field(default_factory=list)
-    steps: list[tuple[str, StepResult]] = field(default_factory=list)
-
-
-def is_source(pkg: dict) -> bool:
-    argv = pkg.get("install") or []
-    return pkg.get("variant") == "source" or bool(argv and argv[0] == "gpuready")
+    steps: list[tuple[str, Result]] = field(default_factory=list)
 
 
 # --- reading sdists ----------------------------------------------------------------------------
@@ -175,7 +172,7 @@ def _pip_download(args: Sequence[str], dest: Path, net: NetOptions) -> Command:
 
 def download(
     machine: Machine,
-    plan: dict,
+    plan: Plan,
     requests: Sequence[str],
     dest: Path,
     *,
@@ -199,25 +196,25 @@ def download(
     result = DownloadResult(ok=True, folder=dest)
     roles: dict[str, str] = {}
     stubs = Path(tempfile.mkdtemp(prefix="gpuready-stubs-"))
-    packages = [p for p in plan.get("packages", []) if p.get("install")]
+    packages = [p for p in plan.packages if p.install]
     binary_only = tags.pip_args()
     jobs: list[tuple[str, list[str]]] = []  # (what, pip download args)
-    source_pkgs = [p for p in packages if is_source(p)]
+    source_pkgs = [p for p in packages if p.is_source]
     extra_sdists: list[str] = []
-    planned_steps = len(source_pkgs) * (2 if build_deps else 1) + len([p for p in packages if not is_source(p)])
+    planned_steps = len(source_pkgs) * (2 if build_deps else 1) + len([p for p in packages if not p.is_source])
 
-    def run(what: str, args: list[str]) -> tuple[StepResult, list[Path]]:
+    def run(what: str, args: list[str]) -> tuple[Result, list[Path]]:
         before = {p.name for p in dest.iterdir()}
         cmd = _pip_download(args, dest, net)
         n = len(result.steps) + 1
         if view is not None:
             view.start_step(n, max(n, planned_steps), what)
-        res = run_step(cmd, log, view)
+        parser = OutputParser()
+        res = run_step(cmd, log, view, parser=parser)
         if view is not None:
             view.end_step(res.ok)
         result.steps.append((what, res))
-        if res.parser is not None:
-            result.slow.extend(res.parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))))
+        result.slow.extend(parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))))
         new = sorted(p for p in dest.iterdir() if p.name not in before)
         for p in new:
             roles.setdefault(p.name, what.split(":", 1)[-1].strip())
@@ -225,8 +222,8 @@ def download(
 
     # 1. sdists of the packages built on the target
     for pkg in source_pkgs:
-        dist = pkg.get("dist") or pkg["name"]
-        version = pkg.get("version")
+        dist = pkg.dist_name
+        version = pkg.version
         spec = f"{dist}=={version}" if version else dist
         res, new = run(f"sdist: {dist}", apply_network(["--no-deps", "--no-binary", dist, spec], net))
         if not res.ok:
@@ -241,26 +238,26 @@ def download(
         name, ver, requires = sdist_metadata(sdist)
         stub_wheel(stubs, name or dist, ver or version or "0", requires)
         if build_deps:
-            breq = build_requires(sdist) + toolkit_requirements(pkg.get("build"))
+            breq = build_requires(sdist) + toolkit_requirements(pkg.build)
             jobs.append((f"build requirements: {dist}", breq))
     # 2. wheels of the binary packages (dependencies included), grouped by their index options
     for pkg in packages:
-        if is_source(pkg):
+        if pkg.is_source:
             continue
         try:
-            _, args = split_pip_argv(pkg["install"])
+            _, args = split_pip_argv(list(pkg.install))
         except ValueError as exc:
-            result.failed.append((pkg["name"], StepResult(None, 0.0, str(exc), start_error=str(exc))))
+            result.failed.append((pkg.name, Result((), None, start_error=str(exc))))
             continue
         reqs = requirements_of(args)
-        for extra in knowledge.companions_for(pkg["name"]):
+        for extra in knowledge.companions_for(pkg.name):
             if not any(canonical(re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0]) == canonical(re.split(r"[<>=!~\[; ]", extra, maxsplit=1)[0]) for r in reqs):
                 args = [*args, extra]
         keep = [a for a in args if a not in ("--upgrade", "-U", "--force-reinstall", "--no-build-isolation", "--user")]
         keep = [a for a in keep if a not in reqs or canonical(re.split(r"[<>=!~\[; @]", a, maxsplit=1)[0]) not in skip]
         if not requirements_of(keep):
             continue
-        jobs.append((f"wheels: {pkg['name']}", keep))
+        jobs.append((f"wheels: {pkg.name}", keep))
     for what, args in jobs:
         if not requirements_of(args):
             continue  # an sdist with no build requirements (an in-tree backend)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from gpuready.knowledge import pep440
 from gpuready.knowledge.cuda import arch_list, cc_str, cuda_mm, vtuple
 from gpuready.knowledge.loader import KnowledgeError, load_table
-from gpuready.knowledge.packages import (
+from gpuready.knowledge.package_model import (
     ALL_OS,
     ANY_ARCH,
     X86,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from gpuready.cli import python_option
+from gpuready.options import python_option
 
 # Accepted only to refuse it clearly: real work needs this machine, not a saved one.
 machine_option = click.option("--machine", "machine_file", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
