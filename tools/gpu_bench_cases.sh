@@ -65,8 +65,8 @@ wait_builds() {  # up to $1 seconds
 install_built() {  # the CUDA dlib and face_recognition into the venv (as a user would), the CUDA OpenCV into $SITE
   [ -f $W/installed ] && return
   local dlib ocv
-  dlib=$(ls $W/wheels/dlib-*+cu*.whl 2>/dev/null | head -1)
-  ocv=$(ls $W/wheels/opencv_contrib_python_headless-*+cu*.whl 2>/dev/null | head -1)
+  dlib=$(ls $W/wheels/dlib-*+cu[0-9]*.whl 2>/dev/null | head -1)
+  ocv=$(ls $W/wheels/opencv_contrib_python_headless-*+cu[0-9]*.whl 2>/dev/null | head -1)
   [ -n "$dlib" ] && $PY -m pip install -q --no-index --no-deps "$dlib" $W/src/face_recognition-1.3.0-*.whl $W/src/face_recognition_models-*.whl
   [ -n "$ocv" ] && $PY -m pip install -q --no-index --no-deps --target $SITE "$ocv"
   ort_install
