@@ -34,6 +34,16 @@ class BenchRow:
     gpu_runs: int = 0
     device: str = ""
     note: str = ""
+    cpu_min_s: float | None = None  # fastest and slowest timed call: how steady the median is
+    cpu_max_s: float | None = None
+    gpu_min_s: float | None = None
+    gpu_max_s: float | None = None
+    copy_s: float | None = None  # host<->device copies of one call, timed alone (part of gpu_s)
+    compute_s: float | None = None  # one call with inputs and outputs already on the GPU
+    group: str = ""  # "detector", "scaling": rows that also get a chart of their own
+    series: str = ""  # the curve or net a row belongs to ("YOLOv8n", "dlib CNN face detection")
+    x: float | None = None  # its point on that curve: batch size, faces per frame
+    precision: str = ""  # "fp32", "fp16"
 
     @property
     def cpu_rate(self) -> float | None:
@@ -51,6 +61,9 @@ class BenchRow:
         d = asdict(self)
         d.update(cpu_rate=self.cpu_rate, gpu_rate=self.gpu_rate, speedup=self.speedup)
         return d
+
+
+TIMES = ("cpu_min_s", "cpu_max_s", "gpu_min_s", "gpu_max_s", "copy_s", "compute_s")
 
 
 def rows_from(results: Iterable[VerifyResult]) -> list[BenchRow]:
@@ -71,6 +84,11 @@ def rows_from(results: Iterable[VerifyResult]) -> list[BenchRow]:
                         gpu_runs=int(row.get("gpu_runs", 0) or 0),
                         device=r.device,
                         note=str(row.get("note", "") or ""),
+                        **{k: _positive(row.get(k)) for k in TIMES},
+                        group=str(row.get("group", "") or ""),
+                        series=str(row.get("series", "") or ""),
+                        x=_positive(row.get("x")),
+                        precision=str(row.get("precision", "") or ""),
                     )
                 )
             except (KeyError, TypeError, ValueError):

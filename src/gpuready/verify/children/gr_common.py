@@ -132,15 +132,18 @@ class Ctx:
                 break
         return times
 
-    def row(self, workload, unit, work, cpu=None, gpu=None, note=""):
-        """One bench row: `work` is FLOPs per call (unit ends in FLOP/s) or items per call."""
+    def row(self, workload, unit, work, cpu=None, gpu=None, note="", **extra):
+        """One bench row: `work` is FLOPs per call (unit ends in FLOP/s) or items per call; the median,
+        min and max of each device's timed calls. `extra`: more measured or descriptive fields
+        (copy_s, compute_s: host<->device copies and device-resident compute; group, series, x, precision)."""
         entry = {"workload": workload, "unit": unit, "work": float(work), "note": note}
-        if cpu:
-            entry["cpu_s"] = median(cpu)
-            entry["cpu_runs"] = len(cpu)
-        if gpu:
-            entry["gpu_s"] = median(gpu)
-            entry["gpu_runs"] = len(gpu)
+        for side, times in (("cpu", cpu), ("gpu", gpu)):
+            if times:
+                entry[side + "_s"] = median(times)
+                entry[side + "_runs"] = len(times)
+                entry[side + "_min_s"] = min(times)
+                entry[side + "_max_s"] = max(times)
+        entry.update((k, v) for k, v in extra.items() if v is not None)
         self.out["rows"].append(entry)
         self.say("timed %s: cpu %s s, gpu %s s" % (workload, entry.get("cpu_s", "-"), entry.get("gpu_s", "-")))
 

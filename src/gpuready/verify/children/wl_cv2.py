@@ -68,11 +68,11 @@ def _cuda_net(ctx, cv2, model_bytes):
     return net
 
 
-def _forward(ctx, net, x):
+def _forward(ctx, net, x, names=None):
     log = []
     with capture_stderr_fd(log):
         net.setInput(x)
-        out = net.forward()
+        out = net.forward(names) if names else net.forward()
     text = "".join(log)
     fallback = [ln for ln in log_lines(text, *FALLBACK_NEEDLES)]
     if fallback:
@@ -100,17 +100,131 @@ def verify(ctx, cv2):
     ctx.compare("dnn forward on CUDA vs the CPU backend", np.abs(out - ref).max(), np.abs(ref).max(), seconds=took)
 
 
+def _cpu_net(cv2, model):
+    net = _net(cv2, model)
+    net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+    return net
+
+
+def _gpu_net(ctx, cv2, model, fp16=False):
+    """The net on DNN_TARGET_CUDA(_FP16); with the test stand-in, on the CPU backend instead."""
+    if ctx.params.get("gpu_standin") == "cpu":
+        return _cpu_net(cv2, model)
+    net = _net(cv2, model)
+    net.setPreferableBackend(cv2.dnn.DNN_BACKEND_CUDA)
+    net.setPreferableTarget(cv2.dnn.DNN_TARGET_CUDA_FP16 if fp16 else cv2.dnn.DNN_TARGET_CUDA)
+    return net
+
+
+def _device(ctx, cv2):
+    if ctx.params.get("gpu_standin") == "cpu":  # tests on a machine without a GPU: the GPU code path, on the CPU
+        ctx.out["device"] = "CPU (stand-in for the GPU)"
+        ctx.note("gpu_standin=cpu: the 'GPU' timings ran on the CPU backend (a test of the workload, not a measurement)")
+        return
+    _cuda(ctx, cv2)
+
+
+def _as_list(out):
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def _rel_diff(outs, refs):
+    import numpy as np
+
+    worst = 0.0
+    for o, r in zip(outs, refs):
+        scale = float(np.abs(r).max()) or 1.0
+        worst = max(worst, float(np.abs(np.asarray(o, dtype=np.float32).reshape(r.shape) - r).max()) / scale)
+    return worst
+
+
+def _copy_times(ctx, cv2, x, outs):
+    """Seconds to upload the input and download the outputs alone (cv2.cuda.GpuMat, the same bytes as the
+    dnn CUDA backend copies inside forward()); None with the stand-in or without cv2.cuda."""
+    if ctx.params.get("gpu_standin") == "cpu" or not hasattr(cv2, "cuda_GpuMat"):
+        return None
+    import numpy as np
+
+    def as_2d(a):
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        return a.reshape(-1, a.shape[-1]) if a.ndim > 1 else a.reshape(1, -1)
+
+    host_in = as_2d(x)
+    dev_in = cv2.cuda_GpuMat()
+    dev_outs = []
+    for o in outs:
+        m = cv2.cuda_GpuMat()
+        m.upload(as_2d(o))
+        dev_outs.append(m)
+
+    def copy():
+        dev_in.upload(host_in)
+        for m in dev_outs:
+            m.download()
+
+    return ctx.timed(copy)
+
+
+def _batches(params):
+    return sorted({1, int(params.get("det_batch", 8))})
+
+
+def bench_detectors(ctx, cv2, cpu_note):
+    import gr_detectors
+    from gr_common import median
+
+    p = ctx.params
+    precisions = (("fp32", False), ("fp16", True)) if int(p.get("det_fp16", 1)) else (("fp32", False),)
+    for kind in ("ssd", "yolo"):
+        for batch in _batches(p):
+            graph, display, size = gr_detectors.build(kind, batch, int(p.get(kind + "_size", 0)) or None)
+            model, _how = graph.encode()
+            x = gr_onnx.input_batch(batch, size, size)
+            name = "%s %dx%d, batch %d" % (display, size, size, batch)
+            with ctx.step("dnn %s on the CPU backend" % name):
+                cpu_net = _cpu_net(cv2, model)
+                names = list(cpu_net.getUnconnectedOutLayersNames())
+                cpu_net.setInput(x)
+                refs = _as_list(cpu_net.forward(names))
+
+                def cpu_run():
+                    cpu_net.setInput(x)
+                    cpu_net.forward(names)
+
+                cpu = ctx.timed(cpu_run)
+            for precision, fp16 in precisions:
+                target = "DNN_TARGET_CUDA_FP16" if fp16 else "DNN_TARGET_CUDA"
+                with ctx.step("dnn %s on %s" % (name, target)):
+                    net = _gpu_net(ctx, cv2, model, fp16)
+                    outs = _as_list(_forward(ctx, net, x, names))  # first forward: cuDNN set-up, and the fallback check
+
+                    def gpu_run():
+                        net.setInput(x)
+                        net.forward(names)
+
+                    gpu = ctx.timed(gpu_run)
+                copies = _copy_times(ctx, cv2, x, outs)
+                copy_s = median(copies) if copies else None
+                note = "%.1f GFLOP per frame; %s%s; GPU time is setInput+forward, host<->device copies included" % (
+                    graph.flops / batch / 1e9, cpu_note, " (fp32: the CPU backend has no fp16)" if fp16 else "")
+                if copy_s:
+                    note += " (copies alone: %.2f ms)" % (copy_s * 1e3)
+                note += "; max |gpu-cpu|/max|cpu| = %.1e" % _rel_diff(outs, refs)
+                ctx.row("dnn %s, %s" % (name, precision), "frames/s", batch, cpu, gpu, note, copy_s=copy_s,
+                        group="detector", series=display, x=batch, precision=precision, gflop=graph.flops / batch / 1e9)
+
+
 def bench(ctx, cv2):
     p = ctx.params
     batch, size = int(p.get("net_batch_cv2", 1)), int(p.get("net_size", 300))
     with ctx.step("cv2.cuda device count and dnn CUDA targets"):
-        _cuda(ctx, cv2)
+        _device(ctx, cv2)
+    cpu_note = "CPU: OpenCV's own backend, %d threads" % cv2.getNumThreads()
     model, _how = gr_onnx.build(gr_onnx.BENCH_LAYERS, batch, size, size)
     x = gr_onnx.input_batch(batch, size, size)
     with ctx.step("dnn conv net %dx%d batch %d on the CPU backend" % (size, size, batch)):
-        cpu_net = _net(cv2, model)
-        cpu_net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
-        cpu_net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+        cpu_net = _cpu_net(cv2, model)
 
         def cpu_run():
             cpu_net.setInput(x)
@@ -118,7 +232,7 @@ def bench(ctx, cv2):
 
         cpu = ctx.timed(cpu_run)
     with ctx.step("dnn conv net %dx%d batch %d on DNN_TARGET_CUDA" % (size, size, batch)):
-        net = _cuda_net(ctx, cv2, model)
+        net = _gpu_net(ctx, cv2, model)
         _forward(ctx, net, x)  # first forward: cuDNN set-up, and the fallback check
 
         def gpu_run():
@@ -127,4 +241,6 @@ def bench(ctx, cv2):
 
         gpu = ctx.timed(gpu_run)
     ctx.row("dnn conv net 6x(3x3) %dx%d, batch %d" % (size, size, batch), "frames/s", batch, cpu, gpu,
-            "%.1f GFLOP per frame; includes host<->device copies" % (gr_onnx.flops(gr_onnx.BENCH_LAYERS, size, size) / 1e9))
+            "%.1f GFLOP per frame; includes host<->device copies; %s" % (gr_onnx.flops(gr_onnx.BENCH_LAYERS, size, size) / 1e9, cpu_note))
+    if int(p.get("detectors", 1)):
+        bench_detectors(ctx, cv2, cpu_note)

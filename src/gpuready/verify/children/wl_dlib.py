@@ -76,10 +76,48 @@ def verify(ctx, dlib):
 
 
 def baseline_check(ctx, dlib, what="dlib"):
-    """--cpu-python runs: this interpreter's dlib must be a CPU build (a CUDA dlib cannot run on the CPU)."""
+    """CPU-baseline runs: this interpreter's dlib must be a CPU build (a CUDA dlib cannot run on the CPU);
+    what the build is (BLAS, AVX) and the threads it may use are reported, for the fairness of the figure."""
     if getattr(dlib, "DLIB_USE_CUDA", False):
-        ctx.finish("failed", "the --cpu-python interpreter's %s is a CUDA build; a CPU baseline needs a CPU-only dlib (e.g. dlib-bin)" % what)
+        ctx.finish("failed", "the CPU-baseline interpreter's %s is a CUDA build; a CPU baseline needs a CPU-only dlib (e.g. dlib-bin)" % what)
     ctx.out["device"] = "CPU"
+    import os
+
+    threads = os.environ.get("OPENBLAS_NUM_THREADS") or str(os.cpu_count() or "?")
+    ctx.out["cpu_build"] = {
+        "blas": bool(getattr(dlib, "DLIB_USE_BLAS", False)),
+        "avx": bool(getattr(dlib, "USE_AVX_INSTRUCTIONS", False)),
+        "threads": threads,
+        "path": getattr(dlib, "__file__", ""),
+    }
+    ctx.note("CPU dlib %s at %s: DLIB_USE_BLAS=%s, USE_AVX_INSTRUCTIONS=%s, %s threads" % (
+        getattr(dlib, "__version__", "?"), getattr(dlib, "__file__", "?"), ctx.out["cpu_build"]["blas"], ctx.out["cpu_build"]["avx"], threads))
+
+
+GPU_NOTE = "CPU time: from the CPU baseline (bench makes one itself; --cpu-python PY names your own CPU-only dlib)"
+
+
+def faces_per_frame(params):
+    """1, 4, 16 ... up to faces_max: a k-face frame is the photo tiled sqrt(k) x sqrt(k)."""
+    out, k = [], 1
+    while k <= int(params.get("faces_max", 16)):
+        out.append(k)
+        k *= 4
+    return out
+
+
+def tiled(img, faces):
+    import numpy as np
+
+    side = int(round(faces ** 0.5))
+    return np.ascontiguousarray(np.tile(img, (side, side, 1)))
+
+
+def scaling_timed(ctx, fn, baseline):
+    """Timed calls for a scaling point: on the CPU a 16-face frame takes seconds, so fewer runs there."""
+    if baseline:
+        return ctx.timed(fn, warmup=1, repeats=min(int(ctx.params.get("repeats", 10)), 5))
+    return ctx.timed(fn)
 
 
 def bench(ctx, dlib):
@@ -93,11 +131,23 @@ def bench(ctx, dlib):
     img, source, _has_face = face_image(ctx)
     ups = int(ctx.params.get("upsample", 0))
     where = "CPU" if baseline else "GPU"
-    note = "" if baseline else "CPU time: run with --cpu-python PY, PY an interpreter with a CPU-only dlib (a CUDA dlib runs only on the GPU)"
+    note = "" if baseline else GPU_NOTE
+
+    def put(name, unit, work, times, text="", **extra):
+        ctx.row(name, unit, work, times if baseline else None, None if baseline else times, text or note, **extra)
+
     with ctx.step("CNN face detection on %s (upsample %d) on the %s" % (source, ups, where)):
         times = ctx.timed(lambda: cnn(img, ups))
-    ctx.row("CNN face detection %dx%d" % (img.shape[1], img.shape[0]), "images/s", 1, times if baseline else None, None if baseline else times, note)
+    put("CNN face detection %dx%d" % (img.shape[1], img.shape[0]), "images/s", 1, times)
     batch = int(ctx.params.get("face_batch", 8))
     with ctx.step("CNN face detection, batch of %d, on the %s" % (batch, where)):
         times = ctx.timed(lambda: cnn([img] * batch, ups, batch_size=batch))
-    ctx.row("CNN face detection, batch %d" % batch, "images/s", batch, times if baseline else None, None if baseline else times)
+    put("CNN face detection, batch %d" % batch, "images/s", batch, times)
+    for faces in faces_per_frame(ctx.params):
+        frame = tiled(img, faces)
+        with ctx.step("CNN face detection, %d face(s) per frame (%dx%d), on the %s" % (faces, frame.shape[1], frame.shape[0], where)):
+            found = len(cnn(frame, ups))
+            times = scaling_timed(ctx, lambda: cnn(frame, ups), baseline)
+        put("CNN faces per frame: %d (%dx%d)" % (faces, frame.shape[1], frame.shape[0]), "frames/s", 1, times,
+            (note + "; " if note else "") + "%d of %d faces found" % (found, faces),
+            group="scaling", series="dlib CNN face detection", x=faces)

@@ -67,10 +67,10 @@ def bench(ctx, fr):
             wl_dlib.cuda_device(ctx, dlib, "face_recognition's dlib")
     img, source, _has_face = face_image(ctx)
     where = "CPU" if baseline else "GPU"
-    note = "" if baseline else "CPU time: run with --cpu-python PY, PY an interpreter with a CPU-only dlib"
+    note = "" if baseline else wl_dlib.GPU_NOTE
 
-    def put(name, unit, work, times, extra=""):
-        ctx.row(name, unit, work, times if baseline else None, None if baseline else times, extra or note)
+    def put(name, unit, work, times, extra="", **fields):
+        ctx.row(name, unit, work, times if baseline else None, None if baseline else times, extra or note, **fields)
 
     with ctx.step("face_locations(model='cnn') on %s on the %s" % (source, where)):
         times = ctx.timed(lambda: fr.face_locations(img, number_of_times_to_upsample=0, model="cnn"))
@@ -81,6 +81,18 @@ def bench(ctx, fr):
     with ctx.step("face_encodings of %d faces on the %s" % (faces, where)):
         times = ctx.timed(lambda: fr.face_encodings(img, known_face_locations=locations))
     put("face_encodings (ResNet), %d faces" % faces, "faces/s", faces, times)
+    for k in wl_dlib.faces_per_frame(ctx.params):
+        frame = wl_dlib.tiled(img, k)
+
+        def pipeline():
+            return fr.face_encodings(frame, known_face_locations=fr.face_locations(frame, number_of_times_to_upsample=0, model="cnn"))
+
+        with ctx.step("detect (cnn) + encode, %d face(s) per frame (%dx%d), on the %s" % (k, frame.shape[1], frame.shape[0], where)):
+            found = len(pipeline())
+            times = wl_dlib.scaling_timed(ctx, pipeline, baseline)
+        put("detect + encode, faces per frame: %d (%dx%d)" % (k, frame.shape[1], frame.shape[0]), "frames/s", 1, times,
+            (note + "; " if note else "") + "%d of %d faces found and encoded" % (found, k),
+            group="scaling", series="face_recognition: detect (cnn) + encode", x=k)
     if not baseline:
         with ctx.step("face_locations(model='hog') on the CPU"):
             hog = ctx.timed(lambda: fr.face_locations(img, number_of_times_to_upsample=0, model="hog"))
