@@ -54,7 +54,7 @@ def test_no_allocation_before_the_timeout():
 
 
 def _doctor_json(machine: Path) -> str:
-    res = subprocess.run([sys.executable, "-m", "gpuready", "doctor", "--json", "--machine", str(machine)],
+    res = subprocess.run([sys.executable, "-m", "gpuready", "doctor", "--json", "--no-redact", "--machine", str(machine)],
                          capture_output=True, text=True, timeout=120)
     return res.stdout
 
@@ -87,7 +87,7 @@ def test_srun_command_line():
     assert argv[:6] == ["srun", "--nodes", "4", "--ntasks-per-node", "1", "--label"]
     assert "--partition" in argv and argv[argv.index("--partition") + 1] == "gpu"
     assert "--time=3" in argv and "--cpus-per-task=1" in argv and not any(a.startswith("--gres") for a in argv)
-    assert argv[argv.index("gpuready"):] == ["gpuready", "doctor", "--json", "--timeout", "60", "--python", "/opt/venv/bin/python"]
+    assert argv[argv.index("gpuready"):] == ["gpuready", "doctor", "--json", "--no-redact", "--timeout", "60", "--python", "/opt/venv/bin/python"]
 
 
 def test_cli_through_a_recorded_srun(tmp_path):

@@ -18,6 +18,7 @@ import click
 
 from gpuready.options import machine_option
 from gpuready.proc import Child
+from gpuready.textsafe import binary_stream
 
 
 class InputError(click.ClickException):
@@ -206,7 +207,7 @@ def _run_and_explain(
     except OSError as exc:
         raise InputError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
     # With --json, stdout carries the JSON: the command's output goes to stderr.
-    echo = sys.stderr.buffer if as_json else sys.stdout.buffer
+    echo = binary_stream(sys.stderr if as_json else sys.stdout)
     machine = None
     explicit = True
     with child:  # Ctrl-C or SIGTERM stops the command and everything it started

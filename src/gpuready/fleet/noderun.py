@@ -46,7 +46,7 @@ def _session_and_death_signal(prctl):
 
 
 def doctor_argv(python: str, options: dict) -> list[str]:
-    argv = [python, "-m", "gpuready", "doctor", "--json", "--timeout", str(options.get("framework_timeout", 60))]
+    argv = [python, "-m", "gpuready", "doctor", "--json", "--no-redact", "--timeout", str(options.get("framework_timeout", 60))]
     if options.get("python"):
         argv += ["--python", str(options["python"])]
     machine = os.environ.get(MACHINE_ENV, "")

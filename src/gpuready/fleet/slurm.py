@@ -40,7 +40,7 @@ def srun_argv(nodes: int, partition: str | None, timeout: float, python: str | N
             "--kill-on-bad-exit=0", f"--time={max(1, math.ceil(timeout / 60))}", "--cpus-per-task=1"]
     if partition:
         argv += ["--partition", partition]
-    argv += [gpuready, "doctor", "--json", "--timeout", f"{imports:g}"]
+    argv += [gpuready, "doctor", "--json", "--no-redact", "--timeout", f"{imports:g}"]
     if python:
         argv += ["--python", python]
     return argv
