@@ -63,9 +63,15 @@ def candidates(rules: RuleSet, ctx: Context) -> list[Candidate]:
                 expl = v.explanation or expl
                 fixes = v.fixes or fixes
                 break
+        for r in rules.relabels:
+            if r.label == label and conditions_hold(r.when, ctx):
+                label, expl, fixes = r.to, r.explanation or expl, r.fixes or fixes
+                break
         if ctx.stage and sig.stages and ctx.stage not in sig.stages:
             conf *= STAGE_MISMATCH
         out.append(Candidate(sig, hit, label, conf, expl, fixes))
+    if any(not c.sig.fallback for c in out):  # "a failure, cause unknown" only when nothing else speaks
+        out = [c for c in out if not c.sig.fallback]
     return out
 
 

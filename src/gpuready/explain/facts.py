@@ -208,6 +208,11 @@ class Facts(Mapping[str, str]):
         pkg = self.ctx.main_package
         return display(pkg)
 
+    def _f_verify_pkg(self) -> str:
+        """The name `gpuready verify` knows the log's package by ("" when it has no check for it)."""
+        pkg = self.ctx.main_package
+        return pkg if pkg and frameworks.get(pkg) else ""
+
     def _f_install(self) -> str:
         """The command that installs a GPU build of the framework here (the same line doctor prints)."""
         pkg = self.ctx.main_package

@@ -81,6 +81,7 @@ class Signature:
     confidence: float = 0.8
     stages: tuple[str, ...] = ()  # the stages it belongs to; another given stage lowers the confidence
     generic: bool = False  # a symptom (a later, vaguer line): dropped when a specific cause is found
+    fallback: bool = False  # "a failure, cause unknown": counts only when no other signature does
     when: tuple[str, ...] = ()  # conditions without which it does not count at all
     variant: tuple[Variant, ...] = ()
     sources: tuple[str, ...] = ()  # more references
@@ -135,6 +136,34 @@ class Marker:
             raise ValueError("source must be a URL")
         for p in self.patterns:
             compile_pattern(p)
+
+
+@dataclass(frozen=True)
+class Relabel:
+    """A fact of the log that changes what a whole label means: cpu_only_build on macOS is "no CUDA
+    on this OS at all" (platform_unsupported), whichever signature found the CPU-only build."""
+
+    id: str
+    label: str  # the label a cause has (after its signature's variants) ...
+    to: str  # ... and the label it gets when every condition in `when` holds
+    when: tuple[str, ...]
+    source: str
+    explanation: str = ""
+    fixes: tuple[str, ...] = ()
+    note: str = ""
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", self.id):
+            raise ValueError("id must be lowercase letters, digits, '.', '_' or '-'")
+        for lab in (self.label, self.to):
+            if lab not in LABELS:
+                raise ValueError(f"unknown cause label {lab!r}")
+        if not self.when:
+            raise ValueError("a relabel needs at least one condition in `when`")
+        for cond in self.when:
+            parse_condition(cond)
+        if not self.source.startswith(("http://", "https://")):
+            raise ValueError("source must be a URL")
 
 
 @dataclass(frozen=True)
@@ -337,6 +366,7 @@ def trie_regex(words: Iterable[str]) -> str:
 class RuleSet:
     signatures: tuple[Signature, ...]
     markers: tuple[Marker, ...]
+    relabels: tuple[Relabel, ...] = ()
     by_id: dict[str, Signature | Marker] = field(default_factory=dict)
     # (owner id, pattern source, gates) for every pattern of every signature and marker; the compiled
     # pattern is made on first use (`regex`), so a small log compiles the few patterns its lines reach.
@@ -364,8 +394,8 @@ class RuleSet:
             self.patterns.append((owner, p, gates))
         self.benign_ids = frozenset(m.id for m in self.markers if m.benign)
         self.signature_ids = frozenset(s.id for s in self.signatures)
-        for sig in self.signatures:
-            conds = [*sig.when, *(c for v in sig.variant for c in v.when)]
+        for sig in (*self.signatures, *self.relabels):
+            conds = [*sig.when, *(c for v in getattr(sig, "variant", ()) for c in v.when)]
             for text in conds:
                 cond = parse_condition(text)
                 if cond.kind == "log":
@@ -443,12 +473,14 @@ def build_rules(files: tuple[str, ...] | None = None) -> RuleSet:
         files = SIGNATURE_FILES + extra_signature_files() + MARKER_FILES
     sigs: list[Signature] = []
     marks: list[Marker] = []
+    relabels: list[Relabel] = []
     for f in files:
         if f in MARKER_FILES:
             marks.extend(load_table(f, "marker", Marker))
+            relabels.extend(load_table(f, "relabel", Relabel, required=False))
         else:
             sigs.extend(load_table(f, "signature", Signature))
-    return RuleSet(tuple(sigs), tuple(marks))
+    return RuleSet(tuple(sigs), tuple(marks), tuple(relabels))
 
 
 def _data_bytes(name: str) -> bytes:

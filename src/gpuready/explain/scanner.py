@@ -22,6 +22,10 @@ KEEP_LINES = 3  # matching lines kept per signature/marker (plus the last one)
 REBUILD_AFTER = 1 << 20  # rebuild the gates without retired markers only in logs bigger than this
 MAX_LINE = 16384  # longer lines are matched on their first MAX_LINE characters
 EVIDENCE_CHARS = 400
+# gcc/clang quote the source line under a diagnostic ("  128 | void* operator new(...) (std::bad_alloc)")
+# and mark the spot below it ("      |        ^~~~"): code, whatever words it contains.
+SOURCE_EXCERPT = re.compile(r"\s*(?:\d+ \| |\| +[\^~])")
+ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][A-Za-z0-9]|[@-Z\\-_])")
 
 
 class GateIndex:
@@ -80,6 +84,8 @@ class Scanner:
         """Scan `block`: whole lines, each ending in "\\n" (the log's last line may lack it)."""
         if not block:
             return
+        if "\x1b" in block:  # gcc/cmake/pip colour codes split words ("fatal error: \x1b[01mcudnn.h")
+            block = ANSI_ESCAPE.sub("", block)
         self._scanned += len(block)
         if self._scanned >= REBUILD_AFTER and self._retired != self._index_for:
             self._dirty = True
@@ -119,8 +125,21 @@ class Scanner:
     def _line(self, number: int, line: str, low: str) -> None:
         if line.endswith("\r"):
             line, low = line[:-1], low[:-1]
+        if "\r" in line:  # a progress bar redrawn with \r: each redraw is a line of its own on screen
+            pos = 0
+            for seg in line.split("\r"):
+                end = pos + len(seg)
+                if seg.strip():
+                    self._segment(number, seg, low[pos:end])
+                pos = end + 1
+            return
+        self._segment(number, line, low)
+
+    def _segment(self, number: int, line: str, low: str) -> None:
         if len(line) > MAX_LINE:
             line, low = line[:MAX_LINE], low[:MAX_LINE]
+        if SOURCE_EXCERPT.match(line):  # code a compiler quotes under a warning, not a message
+            return
         candidates: set[int] = set()
         closure = self._index.closure
         search = self._index.gate.search
