@@ -72,7 +72,13 @@ def main() -> None:
 
 
 def run() -> None:
-    """Console-script entry: turn every failure into a message and an exit code, never a traceback."""
+    """Console-script entry: turn every failure into a message and an exit code, never a traceback.
+
+    SIGTERM and SIGHUP unwind like Ctrl-C (gpuready.proc.Terminated is a KeyboardInterrupt): every
+    child is stopped, an install rolls back, and the exit status is 130 for all three."""
+    from gpuready.proc import terminate_on_signals
+
+    terminate_on_signals()
     try:
         main.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -207,8 +207,8 @@ def build_wheel(
             else:
                 mres = run_pip_wheel(recipe, settings, src_now.path, facts, work, log, reader, view,
                                      isolation=isolation, pip_args=pip_args, timeout=timeout)
-            for s in mres.steps:
-                steps[s.name] = s.seconds
+            for step_name, s in mres.steps:
+                steps[step_name] = s.seconds
             steps["build_total"] = time.monotonic() - t0
             verdict = reader.verdict()
             result.verdict = verdict.to_dict()

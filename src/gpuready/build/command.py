@@ -111,7 +111,6 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
     from gpuready.build.source import SourceError
 
     show = (not as_json and stderr_is_tty()) if progress is None else progress
-    _sigterm_is_interrupt()
     try:
         result = build_wheel(
             machine, recipe.name, version=version, sdist=sdist, cuda_archs=archs, python=python, jobs=jobs,
@@ -142,20 +141,6 @@ def _explain_log(log: Path, machine) -> dict | None:
         return None
     c = causes[0]
     return {"label": c.label, "fix": c.fix, "evidence": [e.text for e in c.evidence], "explanation": c.explanation}
-
-
-def _sigterm_is_interrupt() -> None:
-    """A killed build (SIGTERM from `timeout`, a batch system) stops its compilers like Ctrl-C does:
-    the build runs in its own process group, which a plain SIGTERM to gpuready would leave running."""
-    import signal
-
-    def handler(signum, frame):  # noqa: ARG001
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM (Windows)
-        pass
 
 
 def _do_trim(recipe: str, sdist: Path, out_dir: Path | None, as_json: bool) -> None:

@@ -21,8 +21,8 @@ from pathlib import Path
 from gpuready.build import wheelfile
 from gpuready.build.logread import LogReader
 from gpuready.build.recipes import Recipe
-from gpuready.build.runner import ProgressView, StepResult, log_line, run_step
-from gpuready.proc import IS_WINDOWS, MARK, parse_marked_json, run_python, which
+from gpuready.build.runner import ProgressView, log_line, run_step
+from gpuready.proc import IS_WINDOWS, MARK, Result, parse_marked_json, run_python, which
 
 _FACTS_CODE = r"""
 import importlib.util, json, os, sys, sysconfig
@@ -122,7 +122,7 @@ def build_env(settings: dict, facts: PythonFacts, *, generator: bool = True) -> 
 class MethodResult:
     ok: bool
     wheel: Path | None = None
-    steps: list[StepResult] = field(default_factory=list)
+    steps: list[tuple[str, Result]] = field(default_factory=list)  # (step name, how it went)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -146,9 +146,9 @@ def run_pip_wheel(
     for n in notes:
         log_line(log, n)
     step = run_step("build", argv, log=log, reader=reader, env=env, cwd=work, timeout=timeout, view=view)
-    res = MethodResult(ok=step.ok, steps=[step], notes=notes)
+    res = MethodResult(ok=step.ok, steps=[("build", step)], notes=notes)
     if not step.ok:
-        res.problems.append(_step_failure(step))
+        res.problems.append(_step_failure("build", step))
         return res
     wheels = sorted(out.glob("*.whl"))
     if not wheels:
@@ -179,9 +179,9 @@ def run_cmake_tree(
     ]
     for name, argv in steps:
         step = run_step(name, argv, log=log, reader=reader, env=env, cwd=work, timeout=timeout, view=view)
-        res.steps.append(step)
+        res.steps.append((name, step))
         if not step.ok:
-            res.problems.append(_step_failure(step))
+            res.problems.append(_step_failure(name, step))
             return res
         if name == "configure":
             v = reader.verdict(finished=False)
@@ -230,9 +230,9 @@ def assemble_cv2_wheel(
     return wheel, []
 
 
-def _step_failure(step: StepResult) -> str:
+def _step_failure(name: str, step: Result) -> str:
     if step.start_error:
-        return f"{step.name}: could not start ({step.start_error})"
+        return f"{name}: could not start ({step.start_error})"
     if step.timed_out:
-        return f"{step.name}: stopped after {step.seconds:.0f} s (time limit)"
-    return f"{step.name}: exit {step.returncode} after {step.seconds:.0f} s"
+        return f"{name}: stopped after {step.seconds:.0f} s (time limit)"
+    return f"{name}: exit {step.returncode} after {step.seconds:.0f} s"

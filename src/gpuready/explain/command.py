@@ -10,7 +10,6 @@ on failure), with the explanation printed after the command's output.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -18,6 +17,7 @@ from typing import BinaryIO
 import click
 
 from gpuready.options import machine_option
+from gpuready.proc import Child
 
 
 class InputError(click.ClickException):
@@ -200,31 +200,28 @@ def _run_and_explain(
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")  # a Python child's output then arrives live, not at exit
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        child = Child.start(argv, env=env)
     except FileNotFoundError:
         raise InputError(f"cannot run {argv[0]!r}: command not found") from None
     except OSError as exc:
         raise InputError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
     # With --json, stdout carries the JSON: the command's output goes to stderr.
     echo = sys.stderr.buffer if as_json else sys.stdout.buffer
-    assert proc.stdout is not None
     machine = None
     explicit = True
-    try:
+    with child:  # Ctrl-C or SIGTERM stops the command and everything it started
+        assert child.proc.stdout is not None
         if machine_file is not None:
             machine, explicit = _machine(machine_file, probe=True)
         ex = explain_inputs(
-            [("", blocks(proc.stdout, echo=echo, raw=True))],
+            [("", blocks(child.proc.stdout, echo=echo, raw=True))],
             machine,
             stage,
             package=package,
             os=os_hint,
             machine_explicit=explicit,
         )
-        code = proc.wait()
-    except KeyboardInterrupt:
-        proc.wait()
-        raise
+        code = child.wait()
     status = code if code >= 0 else 128 - code  # killed by signal N -> 128+N, as shells report it
     cmd_info = {"command": {"argv": argv, "exit_code": status}}
     if code == 0:  # nothing to explain

@@ -36,10 +36,11 @@ from gpuready.build.recipes import toolkit_for_major
 from gpuready.install import knowledge, offline
 from gpuready.install.executor import Command, NetOptions, apply_network, requirements_of, split_pip_argv
 from gpuready.install.knowledge import canonical
-from gpuready.install.progress import Download, ProgressView
+from gpuready.install.progress import Download, OutputParser, ProgressView
 from gpuready.install.runlog import RunLog
-from gpuready.install.runner import StepResult, run_step
+from gpuready.install.runner import run_step
 from gpuready.machine import Machine
+from gpuready.proc import Result
 
 _NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9_.\-]+)")
 
@@ -53,9 +54,9 @@ class DownloadResult:
     ok: bool
     folder: Path
     manifest: dict = field(default_factory=dict)
-    failed: list[tuple[str, StepResult]] = field(default_factory=list)
+    failed: list[tuple[str, Result]] = field(default_factory=list)
     slow: list[Download] = field(default_factory=list)
-    steps: list[tuple[str, StepResult]] = field(default_factory=list)
+    steps: list[tuple[str, Result]] = field(default_factory=list)
 
 
 def is_source(pkg: dict) -> bool:
@@ -206,18 +207,18 @@ def download(
     extra_sdists: list[str] = []
     planned_steps = len(source_pkgs) * (2 if build_deps else 1) + len([p for p in packages if not is_source(p)])
 
-    def run(what: str, args: list[str]) -> tuple[StepResult, list[Path]]:
+    def run(what: str, args: list[str]) -> tuple[Result, list[Path]]:
         before = {p.name for p in dest.iterdir()}
         cmd = _pip_download(args, dest, net)
         n = len(result.steps) + 1
         if view is not None:
             view.start_step(n, max(n, planned_steps), what)
-        res = run_step(cmd, log, view)
+        parser = OutputParser()
+        res = run_step(cmd, log, view, parser=parser)
         if view is not None:
             view.end_step(res.ok)
         result.steps.append((what, res))
-        if res.parser is not None:
-            result.slow.extend(res.parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))))
+        result.slow.extend(parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))))
         new = sorted(p for p in dest.iterdir() if p.name not in before)
         for p in new:
             roles.setdefault(p.name, what.split(":", 1)[-1].strip())
@@ -250,7 +251,7 @@ def download(
         try:
             _, args = split_pip_argv(pkg["install"])
         except ValueError as exc:
-            result.failed.append((pkg["name"], StepResult(None, 0.0, str(exc), start_error=str(exc))))
+            result.failed.append((pkg["name"], Result((), None, start_error=str(exc))))
             continue
         reqs = requirements_of(args)
         for extra in knowledge.companions_for(pkg["name"]):

@@ -30,9 +30,9 @@ from gpuready.install import knowledge, offline
 from gpuready.install.conflicts import Conflicts, find_conflicts, module_of, remove_files
 from gpuready.install.envinfo import EnvError, TargetEnv, default_target, inspect_env, venv_python
 from gpuready.install.executor import ExecutorError, Installer, NetOptions, find_installer, venv_command
-from gpuready.install.progress import ProgressView
+from gpuready.install.progress import OutputParser, ProgressView
 from gpuready.install.runlog import RunLog
-from gpuready.install.runner import StepResult, run_step
+from gpuready.install.runner import run_step
 from gpuready.install.steps import (
     Step, build_step, built_wheel_steps, is_source, order_packages, package_step, removal_steps, select_packages,
 )
@@ -42,6 +42,7 @@ from gpuready.install.transaction import (
 from gpuready.machine import Machine
 from gpuready.plan import make_plan
 from gpuready.probe import probe_machine
+from gpuready.proc import Result
 from gpuready.verify import verify_findings
 from gpuready.verify.specs import specs as verify_specs
 
@@ -112,7 +113,7 @@ class UI(Protocol):
 
 
 class StepFailed(Exception):
-    def __init__(self, step: Step, result: StepResult | None, why: str = "") -> None:
+    def __init__(self, step: Step, result: Result | None, why: str = "") -> None:
         super().__init__(why or step.title)
         self.step = step
         self.result = result
@@ -299,8 +300,6 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     if opts.machine_file is not None:
         machine = Machine.load(opts.machine_file)
     else:
-        from gpuready.probe import probe_machine
-
         machine = probe_machine(base_python if create else target, timeout=opts.timeout)
 
     # the plan
@@ -527,9 +526,10 @@ def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[dict
                             raise StepFailed(step, None, "could not delete: " + "; ".join(fails[:3]))
                         continue
                     assert step.command is not None
-                    res = run_step(step.command, log, view, on_start=txn.child_started)
+                    parser = OutputParser()
+                    res = run_step(step.command, log, view, on_start=txn.child_started, parser=parser)
                     rep.steps[offset + i].update(rc=res.returncode, seconds=round(res.seconds, 1), ok=res.ok)
-                    slow = res.parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))) if res.parser else []
+                    slow = parser.slow_downloads(float(knowledge.setting("slow_download_kbps")))
                     for d in slow[:1]:
                         rep.hints.append(mirror_hint(f"{d.name} came at {d.kbps:.0f} kB/s"))
                     view.end_step(res.ok)

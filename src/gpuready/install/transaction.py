@@ -35,16 +35,13 @@ from gpuready.install import snapshot as snap_mod
 from gpuready.install.envinfo import TargetEnv
 from gpuready.install.executor import Command
 from gpuready.install.runlog import RunLog, logs_dir
+from gpuready.proc import Terminated
 
 IS_WINDOWS = sys.platform == "win32"
 
 
 class LockBusy(RuntimeError):
     """Another gpuready install holds this environment's lock."""
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, handled like Ctrl-C: roll back, exit 130."""
 
 
 # --- where transactions live ---------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import socket
-from concurrent.futures import ThreadPoolExecutor
 
 from gpuready import __version__
 from gpuready.machine import Machine, ProbeNote
@@ -14,6 +13,7 @@ from gpuready.probe.driver import probe_driver
 from gpuready.probe.frameworks import probe_frameworks
 from gpuready.probe.pyenv import probe_os, python_facts
 from gpuready.probe.toolkits import probe_toolkits
+from gpuready.proc import in_parallel
 
 
 def probe_machine(
@@ -28,19 +28,14 @@ def probe_machine(
     notes: list[ProbeNote] = []
     if py_error:
         notes.append(ProbeNote("python", py_error, "warning"))
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        fw_future = pool.submit(
-            probe_frameworks, sys_path, python or None, only=only, timeout=timeout
-        ) if frameworks and sys_path else None
-        drv_future = pool.submit(probe_driver)
-        tk_future = pool.submit(probe_toolkits, py.site_packages)
-        cc_future = pool.submit(probe_compilers)
-        cmake_future = pool.submit(probe_cmake)
-        driver, gpus, driver_notes = drv_future.result()
-        toolkits = tk_future.result()
-        compilers = cc_future.result()
-        cmake = cmake_future.result()
-        fws = fw_future.result() if fw_future else ()
+    want_frameworks = frameworks and bool(sys_path)
+    (driver, gpus, driver_notes), toolkits, compilers, cmake, fws = in_parallel([
+        probe_driver,
+        lambda: probe_toolkits(py.site_packages),
+        probe_compilers,
+        probe_cmake,
+        lambda: probe_frameworks(sys_path, python or None, only=only, timeout=timeout) if want_frameworks else (),
+    ])
     notes.extend(driver_notes)
     return Machine(
         os=probe_os(),

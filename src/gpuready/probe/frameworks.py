@@ -8,17 +8,17 @@ becomes a finding ("dlib crashed with SIGSEGV at import") instead of taking gpur
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gpuready.knowledge.frameworks import FrameworkEntry, frameworks
 from gpuready.machine import Framework, FrameworkCopy
-from gpuready.proc import parse_marked_json, run
+from gpuready.proc import in_parallel, parse_marked_json, run
 
 CHILD = Path(__file__).with_name("_framework_child.py")
 
@@ -158,9 +158,7 @@ def probe_frameworks(
             installed.append((spec, copies))
     if not installed:
         return ()
-    with ThreadPoolExecutor(max_workers=len(installed)) as pool:
-        futures = [pool.submit(inspect, spec.name, python, timeout, preload) for spec, _ in installed]
-        results = [f.result() for f in futures]
+    results = in_parallel([functools.partial(inspect, spec.name, python, timeout, preload) for spec, _ in installed])
     out = []
     for (spec, copies), fw in zip(installed, results):
         active = copies[0]
