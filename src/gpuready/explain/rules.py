@@ -37,7 +37,7 @@ SIGNATURE_FILES = ("signatures.toml",)
 MARKER_FILES = ("explain_markers.toml",)
 STAGES = ("install", "build", "import", "runtime")
 CONDITION_KINDS = ("os", "stage", "package", "log", "machine", "check")
-MARKER_KINDS = ("benign", "context", "os", "package", "healthy")
+MARKER_KINDS = ("benign", "context", "os", "package", "healthy", "success")
 
 # The 20 most common characters of build and error logs (measured on a synthetic OpenCV/nvcc
 # build log, pip/CMake output and error reports, lowercased). Of a pattern's literals, the one
@@ -114,7 +114,7 @@ class Marker:
     id: str
     patterns: tuple[str, ...]
     source: str
-    kind: str = "context"  # benign | context | os | package | healthy
+    kind: str = "context"  # benign | context | os | package | healthy | success (the command ended well)
     value: str = ""  # for os/package markers: "windows", "tensorflow"
     max_hits: int = 3  # stop looking once seen this often (keeps busy markers cheap)
     note: str = ""
