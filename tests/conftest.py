@@ -37,6 +37,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _private_gpuready_settings(monkeypatch, tmp_path_factory):
+    """No test sees the developer's own `gpuready config` settings (a torch-mirror would change plans)."""
+    monkeypatch.setenv("GPUREADY_CONFIG_DIR", str(tmp_path_factory.mktemp("gpuready-config", numbered=True)))
+    monkeypatch.delenv("GPUREADY_TORCH_MIRROR", raising=False)
+
+
 def load_machine(name: str) -> Machine:
     return Machine.load(MACHINES / f"{name}.json")
 

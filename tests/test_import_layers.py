@@ -18,6 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "gpuready"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("machine", "findings", "proc", "paths", "elf", "__init__"),
     ("knowledge",),
+    ("indexconfig",),  # pip's, uv's, conda's index settings and the PyTorch mirror: read by plan, install, explain
     ("report",),
     ("probe",),
     ("build",),

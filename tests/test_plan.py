@@ -488,7 +488,7 @@ def test_unknown_package_is_a_request_error():
 
 @pytest.fixture
 def no_user_index(monkeypatch):
-    monkeypatch.setattr("gpuready.plan.hint.read_index_config", lambda: IndexConfig())
+    monkeypatch.setattr("gpuready.plan.hint.read_index_config", lambda **kw: IndexConfig())
 
 
 def test_install_hint_v100_driver410(no_user_index):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -21,19 +22,9 @@ def clean_index_env(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
     monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg"))
-    monkeypatch.setattr("gpuready.plan.indexes.Path.is_file", _only_tmp_files(tmp_path))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # no pip file at all, /etc/pip.conf included
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
     monkeypatch.chdir(tmp_path)
-
-
-def _only_tmp_files(tmp_path):
-    from pathlib import Path
-
-    real = Path.is_file
-
-    def is_file(self):
-        return str(self).startswith(str(tmp_path)) and real(self)
-
-    return is_file
 
 
 def run(*args: str):

@@ -30,7 +30,7 @@ def test_user_pip_conf(tmp_path):
                                              "extra-index-url = https://extra.example/simple\nfind-links = /opt/wheels\n")
     c = cfg(tmp_path)
     assert c.find_links == ("/opt/wheels",)
-    assert c.index_url == "https://pypi.tuna.tsinghua.edu.cn/simple" and c.origin.endswith("pip.conf")
+    assert c.index_url == "https://pypi.tuna.tsinghua.edu.cn/simple" and c.origin.endswith("pip.conf [global]")
     assert c.extra_index_urls == ("https://extra.example/simple",)
 
 
@@ -44,14 +44,18 @@ def test_legacy_pip_conf_is_overridden_by_xdg_and_env(tmp_path):
 
 
 def test_virtualenv_pip_conf_wins_over_user_file(tmp_path):
+    # pip's "site" file is sys.prefix/pip.conf of the interpreter pip runs in (the target venv)
     write(tmp_path / ".config/pip/pip.conf", "[global]\nindex-url = https://user.example/simple\n")
     write(tmp_path / "venv/pip.conf", "[global]\nindex-url = https://venv.example/simple\n")
-    assert cfg(tmp_path, {"VIRTUAL_ENV": str(tmp_path / "venv")}).index_url == "https://venv.example/simple"
+    assert cfg(tmp_path, prefix=str(tmp_path / "venv")).index_url == "https://venv.example/simple"
+    assert cfg(tmp_path, prefix=str(tmp_path / "other")).index_url == "https://user.example/simple"
 
 
 def test_windows_pip_ini(tmp_path):
     write(tmp_path / "AppData/pip/pip.ini", "[global]\nindex-url = https://win.example/simple\n")
-    assert cfg(tmp_path, {"APPDATA": str(tmp_path / "AppData")}).index_url == "https://win.example/simple"
+    c = cfg(tmp_path, {"APPDATA": str(tmp_path / "AppData"), "USERPROFILE": str(tmp_path)}, platform="win32")
+    assert c.index_url == "https://win.example/simple"
+    assert cfg(tmp_path, {"APPDATA": str(tmp_path / "AppData")}).index_url == ""  # not read on Linux
 
 
 def test_uv_settings_when_pip_has_none(tmp_path):
@@ -61,7 +65,7 @@ def test_uv_settings_when_pip_has_none(tmp_path):
     c = cfg(tmp_path)
     assert c.index_url == "https://proj.example/simple"
     # a PyTorch mirror configured as an extra index becomes the PyTorch base
-    assert c.pytorch_base == "https://mirror.example/pytorch/whl" and c.pytorch_origin == "configured extra index"
+    assert c.pytorch_base == "https://mirror.example/pytorch/whl" and c.pytorch_origin == "uv extra index"
 
 
 def test_system_files_are_read(tmp_path):
@@ -70,7 +74,7 @@ def test_system_files_are_read(tmp_path):
     c = read_index_config(env, home=tmp_path, cwd=tmp_path)
     etc = Path("/etc/pip.conf")
     if not (etc.is_file() and "index-url" in etc.read_text(errors="replace")):  # /etc/pip.conf would override it
-        assert (c.index_url, c.origin) == ("https://site.example/simple", str(tmp_path / "xdg/pip/pip.conf"))
+        assert (c.index_url, c.origin) == ("https://site.example/simple", str(tmp_path / "xdg/pip/pip.conf") + " [global]")
 
 
 def test_cli_flags_win(tmp_path):

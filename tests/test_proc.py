@@ -31,12 +31,16 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _pids_with(marker: str) -> list[int]:
+def _pids_with(marker: str, env_marker: str = "") -> list[int]:
+    """Live processes whose command line has `marker` (and whose environment has `env_marker`: other test
+    runs on this machine start the same children)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if env_marker and marker in cmd and env_marker.encode() not in (entry / "environ").read_bytes():
+                    continue
             except OSError:
                 continue
             if marker in cmd and _alive(int(entry.name)):
@@ -138,7 +142,7 @@ def test_doctor_stops_a_hung_import_at_once(tmp_path, sig):
     p = subprocess.Popen([sys.executable, "-m", "gpuready", "doctor", "--timeout", "300"], cwd=ROOT, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not _pids_with("_framework_child.py torch"):
+    while not _pids_with("_framework_child.py torch", str(site)):
         assert time.monotonic() < deadline, "the framework child never started"
         assert p.poll() is None, p.communicate()
         time.sleep(0.1)
@@ -150,4 +154,4 @@ def test_doctor_stops_a_hung_import_at_once(tmp_path, sig):
     assert took < 2.5, f"took {took:.1f} s"
     assert p.returncode == 130 and "interrupted" in err, (p.returncode, err)
     time.sleep(0.3)
-    assert not _pids_with("_framework_child.py torch"), "the import child outlived gpuready"
+    assert not _pids_with("_framework_child.py torch", str(site)), "the import child outlived gpuready"

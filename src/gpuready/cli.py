@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "download": "gpuready.install.command:download",
     "build": "gpuready.build.command:build",
     "cache": "gpuready.build.command:cache",
+    "config": "gpuready.indexconfig.command:config",
 }
 
 SUMMARIES: dict[str, str] = {
@@ -43,6 +44,7 @@ SUMMARIES: dict[str, str] = {
     "download": "Fetch everything a plan needs, for an offline install.",
     "build": "Build dlib or OpenCV with CUDA from source into a cached wheel.",
     "cache": "List, locate or clear the wheel cache.",
+    "config": "Set gpuready's PyTorch mirror; show the package-index settings in force and their source.",
 }
 
 

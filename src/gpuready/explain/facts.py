@@ -231,10 +231,12 @@ def template_fields(template: str) -> list[str]:
 def render(templates: tuple[str, ...], facts: Facts) -> tuple[str, bool]:
     """(text, uses_machine): the first template all of whose fields are known (the last one, which
     needs no facts, as a fallback), and whether it used a fact of the machine."""
+    from gpuready.indexconfig import with_torch_mirror  # the configured PyTorch mirror, not download.pytorch.org
+
     for t in templates:
         try:
             text = t.format_map(facts)
         except (KeyError, IndexError, ValueError):
             continue
-        return text, any(name in facts.machine_keys for name in template_fields(t))
-    return (templates[-1] if templates else ""), False
+        return with_torch_mirror(text), any(name in facts.machine_keys for name in template_fields(t))
+    return with_torch_mirror(templates[-1] if templates else ""), False

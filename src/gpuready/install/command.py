@@ -29,6 +29,10 @@ def _net_options(index_url: str | None, mirror: str | None, retries: int, net_ti
             raise BadInput(f"{opt} needs a URL")
     if retries < 0 or net_timeout < 0:
         raise BadInput("--retries and --net-timeout must be 0 or more")
+    if mirror is None:  # the persistent one (`gpuready config set torch-mirror`, GPUREADY_TORCH_MIRROR)
+        from gpuready.indexconfig import settings
+
+        mirror = settings.get("torch-mirror")[0] or None
     return NetOptions(index_url=index_url, mirror=mirror, retries=retries, timeout=net_timeout, find_links=tuple(find_links))
 
 
@@ -97,7 +101,8 @@ class TerminalUI:
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), help="Carry out this plan (`gpuready plan ... --json`) instead of planning.")
 @machine_option
 @click.option("--index-url", default=None, help="Use this package index instead of PyPI (a mirror).")
-@click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index (replaces https://download.pytorch.org/whl).")
+@click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index (replaces https://download.pytorch.org/whl; "
+              "default: `gpuready config get torch-mirror`).")
 @click.option("--find-links", "find_links", multiple=True, type=click.Path(file_okay=False), help="Also look for wheels in this folder (a lab's shared wheel cache). Repeatable.")
 @click.option("--installer", type=click.Choice(["auto", "uv", "pip"]), default="auto", show_default=True, help="uv when available (faster), else pip.")
 @click.option("--no-verify", is_flag=True, help="Do not run verify after installing (a GPU package is then not proven to work).")

@@ -192,17 +192,11 @@ def _has_opt(args: Sequence[str], opt: str) -> bool:
 
 
 def _uv_has_own_index_config() -> bool:
-    """True when the user configured uv's indexes (env or uv.toml): then uv's settings win, untouched."""
-    if any(os.environ.get(v) for v in ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_NO_INDEX")):
-        return True
-    try:
-        import platformdirs
+    """True when uv's own settings (UV_* variables, the uv.toml/pyproject.toml files uv reads) say where
+    packages come from: then uv's settings win, untouched (gpuready.indexconfig reads them as uv does)."""
+    from gpuready.indexconfig.uvconfig import read_uv_settings
 
-        user = os.path.join(platformdirs.user_config_dir("uv", appauthor=False), "uv.toml")
-    except Exception:  # pragma: no cover - platformdirs is a dependency
-        user = ""
-    candidates = [user, "/etc/uv/uv.toml", os.environ.get("UV_CONFIG_FILE", "")]
-    return any(c and os.path.isfile(c) for c in candidates)
+    return read_uv_settings().configured()
 
 
 # --- argv rewrites shared by pip and uv --------------------------------------------------------
@@ -262,12 +256,31 @@ def _strip_index_options(args: list[str]) -> list[str]:
 
 def mirror_url(url: str, mirror: str | None) -> str:
     """`url` with a known GPU index prefix replaced by `mirror` (the path after the prefix kept)."""
+    return _mirror_option("--index-url", url, mirror)[1]
+
+
+def _mirror_option(opt: str, url: str, mirror: str | None) -> list[str]:
+    """[opt, url] with the PyTorch index replaced by `mirror` (a find-links page mirror turns the option
+    into --find-links), plus --trusted-host for a plain-http mirror; other known GPU indexes by prefix."""
     if not mirror:
-        return url
+        return [opt, url]
+    from gpuready.indexconfig import pytorch, trusted_host_args
+
+    if pytorch.is_official(url):
+        torch = pytorch.from_setting(mirror, "--mirror")
+        rest = url.rstrip("/").split("/whl", 1)[-1].strip("/")
+        if rest.endswith(".html"):
+            flag, new = torch.source("", "find-links")
+        elif not rest:
+            flag, new = opt, torch.source("{variant}")[1].replace("/{variant}", "")
+        else:
+            flag, new = torch.source(rest, "extra-index-url" if opt == "--extra-index-url" else "index-url")
+        return [flag if flag == "--find-links" else opt, new, *trusted_host_args([new])]
     for idx in knowledge.indexes():
         if url.rstrip("/").startswith(idx.prefix):
-            return mirror.rstrip("/") + url.rstrip("/")[len(idx.prefix):]
-    return url
+            new = mirror.rstrip("/") + url.rstrip("/")[len(idx.prefix):]
+            return [opt, new, *trusted_host_args([new])]
+    return [opt, url]
 
 
 def apply_network(args: list[str], net: NetOptions) -> list[str]:
@@ -281,9 +294,9 @@ def apply_network(args: list[str], net: NetOptions) -> list[str]:
         while i < len(args):
             a = args[i]
             opt, eq, val = a.partition("=")
-            if opt in ("-i", "--index-url", "--extra-index-url") and (eq or i + 1 < len(args)):
+            if opt in ("-i", "--index-url", "--extra-index-url", "-f", "--find-links") and (eq or i + 1 < len(args)):
                 url = val if eq else args[i + 1]
-                out += [opt, mirror_url(url, net.mirror)]
+                out += _mirror_option(opt, url, net.mirror)
                 i += 1 if eq else 2
                 continue
             out.append(a)
@@ -312,16 +325,14 @@ def find_uv() -> tuple[str, ...]:
 
 
 def read_pip_config(python: str) -> dict[str, str]:
-    """The user's effective pip settings (files and PIP_* variables), as pip itself merges them.
+    """The user's effective pip settings for `pip install` in the target (files and PIP_* variables),
+    in `pip config list` spelling, read by gpuready.indexconfig exactly as pip merges them (the
+    target's sys.prefix/pip.conf counts: asked from the target, which takes ~20 ms, not pip's ~1 s)."""
+    from gpuready.indexconfig.pipconfig import read_pip_settings
 
-    Asked from pip (`pip config list`) rather than re-implementing its file search order: the
-    target's own pip when it has one (its site pip.conf counts), else the one running gpuready.
-    Values from PIP_* environment variables win, then the [install] section, then [global].
-    """
-    res = run([python, "-m", "pip", "config", "list"], timeout=30)
-    if not res.ok:
-        res = run([sys.executable, "-m", "pip", "config", "list"], timeout=30)
-    return parse_pip_config_list(res.stdout if res.ok else "")
+    res = run([python, "-c", "import sys; print(sys.prefix)"], timeout=30)
+    prefix = res.stdout.strip() if res.ok and res.stdout.strip() else None
+    return read_pip_settings(prefix=prefix).as_pip_config()
 
 
 def parse_pip_config_list(text: str) -> dict[str, str]:

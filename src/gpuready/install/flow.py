@@ -146,9 +146,17 @@ def load_plan_file(path: Path) -> dict:
     return data
 
 
+def _torch_mirror_setting() -> str:
+    from gpuready.indexconfig import settings
+
+    return settings.get("torch-mirror")[0]
+
+
 def make_plan_dict(machine: Machine, requests: Sequence[str], net: NetOptions) -> dict:
     try:
-        plan = make_plan(machine, list(requests), index_url=net.index_url or None, mirror=net.mirror or None)
+        # the torch-mirror setting is read by the plan itself (and named as its origin there)
+        mirror = net.mirror if net.mirror and net.mirror != _torch_mirror_setting() else None
+        plan = make_plan(machine, list(requests), index_url=net.index_url or None, mirror=mirror)
     except ValueError as exc:  # RequestError and friends: bad input
         raise InstallError(str(exc)) from None
     return plan.to_dict()
@@ -186,7 +194,8 @@ def mirror_hint(slow: str = "") -> str:
     why = f"the package index is slow ({slow})" if slow else "the package index is slow or unreachable"
     return (
         f"{why}. Use a closer mirror: `--index-url URL` (or PIP_INDEX_URL / `pip config set global.index-url URL`; "
-        "UV_DEFAULT_INDEX for uv) for PyPI, and `--mirror URL` for the PyTorch wheel index (download.pytorch.org/whl). "
+        "UV_DEFAULT_INDEX for uv) for PyPI, and `--mirror URL` (or once for good: `gpuready config set torch-mirror URL`) "
+        "for the PyTorch wheel index (download.pytorch.org/whl). "
         "With no network at all: `gpuready download PKG... --machine FILE -d DIR` on a machine that has it, then "
         "`gpuready install --offline DIR PKG...` here."
     )

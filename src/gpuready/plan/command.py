@@ -29,7 +29,8 @@ FORMATS = ("text", "json", "requirements", "script")
               help='Plan for this GPU ("NVIDIA GeForce RTX 3060", "Tesla V100-SXM2-16GB", sm_86); repeat for several.')
 @click.option("--index-url", metavar="URL", help="Your package index (PyPI mirror); overrides pip/uv configuration.")
 @click.option("--mirror", metavar="URL",
-              help="Mirror of the PyTorch wheel index, replacing https://download.pytorch.org/whl ({variant} is replaced by cu126 etc.).")
+              help="Mirror of the PyTorch wheel index, replacing https://download.pytorch.org/whl ({variant} is replaced by cu126 etc.; "
+                   "a .html page is used with --find-links). Set it once: `gpuready config set torch-mirror URL`.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the output to this file.")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds the machine probe may take.")
 def plan(packages: tuple[str, ...], as_json: bool, fmt: str, machine_file: Path | None, os_name: str | None,

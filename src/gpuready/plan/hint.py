@@ -12,7 +12,7 @@ import shlex
 from gpuready.knowledge import frameworks
 from gpuready.machine import Machine
 from gpuready.plan import explain
-from gpuready.plan.indexes import portable, read_index_config
+from gpuready.indexconfig import portable, read_index_config, with_torch_mirror
 from gpuready.plan.requests import ALIASES, RequestError, parse_requests
 from gpuready.plan.solve import candidates, is_this_machine, make_plan
 from gpuready.plan.model import SourceContext
@@ -30,7 +30,7 @@ def gpu_install_hint(machine: Machine, package: str) -> str:
     if hint:
         return hint
     entry = frameworks.get(frameworks.resolve(package) or package)
-    return entry.gpu_install if entry else ""
+    return with_torch_mirror(entry.gpu_install) if entry else ""  # the configured PyTorch mirror, if any
 
 
 def install_hint(machine: Machine, package: str) -> str:
@@ -44,8 +44,9 @@ def install_hint(machine: Machine, package: str) -> str:
         reqs = parse_requests([package if package in ALIASES else name])
     except RequestError:
         return ""
-    idx = read_index_config()
-    if not is_this_machine(machine):
+    here = is_this_machine(machine)
+    idx = read_index_config(prefix=(machine.python.prefix or None) if here else None)
+    if not here:
         idx = portable(idx)
     plan = make_plan(machine, reqs, index_config=idx)
     if name == "theano":

@@ -6,13 +6,16 @@ Rules, each for a reason:
   keeps working behind a slow or filtered network;
 - the user's index is always named on the command line (not left to pip.conf), so `uv pip`, which
   does not read pip.conf, installs from the same place;
+- a plain-http index that is not on this machine gets `--trusted-host HOST` (pip ignores it otherwise);
+- an installer set to no-index gets `--no-index` and only its find-links folders (the PyTorch index is
+  left out unless the PyTorch mirror is itself a find-links page);
 - the argv starts with "pip", "install" and uses only options pip and uv share.
 """
 
 from __future__ import annotations
 
 from gpuready.knowledge.packages import Build
-from gpuready.plan.indexes import IndexConfig
+from gpuready.indexconfig import IndexConfig
 from gpuready.plan.target import Target
 
 
@@ -33,13 +36,22 @@ def via_pypi(build: Build, t: Target) -> bool:
 
 def user_index_args(idx: IndexConfig, *, primary: bool) -> list[str]:
     args: list[str] = []
-    if idx.custom_index:
+    if idx.no_index:
+        args.append("--no-index")
+    elif idx.custom_index:
         args += ["--index-url" if primary else "--extra-index-url", idx.index_url]
-    for url in idx.extra_index_urls:
-        args += ["--extra-index-url", url]
+    if not idx.no_index:
+        for url in idx.extra_index_urls:
+            args += ["--extra-index-url", url]
     for url in idx.find_links:
         args += ["--find-links", url]
     return args
+
+
+def with_trusted_hosts(argv: list[str], idx: IndexConfig) -> list[str]:
+    """argv plus `--trusted-host HOST` for each plain-http remote index or page it names."""
+    urls = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("--index-url", "--extra-index-url", "--find-links")]
+    return argv + idx.trusted_host_args(urls)
 
 
 def install_for(build: Build, t: Target, idx: IndexConfig, companions: tuple[str, ...] = ()) -> tuple[list[str], str | None, list[str]]:
@@ -51,17 +63,22 @@ def install_for(build: Build, t: Target, idx: IndexConfig, companions: tuple[str
     if build.source_build and build.gpu:
         return ["gpuready", "build", build.package, "--version", build.version], None, reasons
     if build.index == "pytorch" and not via_pypi(build, t):
-        url = idx.pytorch_url(build.variant, build.index_style)
+        flag, url = idx.pytorch_source(build.variant, build.index_style)
         argv += [requirement(build, tagged=True), *companions]
-        if build.index_style == "find-links":
+        if idx.no_index and flag != "--find-links":
+            argv += user_index_args(idx, primary=True)
+            reasons.append(f"from your find-links folders only ({idx.source or 'the installer'} is set to no-index, so the "
+                           f"PyTorch index {url} is not used): they must hold {requirement(build, tagged=True)}")
+            return with_trusted_hosts(argv, idx), None, reasons
+        if flag == "--find-links":
             argv += ["--find-links", url, *user_index_args(idx, primary=True)]
-        elif build.index_style == "extra-index-url":
+        elif flag == "--extra-index-url":
             argv += [*user_index_args(idx, primary=True), "--extra-index-url", url]
         else:
             argv += ["--index-url", url, *user_index_args(idx, primary=False)]
-        where = "its mirror" if idx.pytorch_origin != "default" else "the PyTorch wheel index"
+        where = f"its mirror ({idx.pytorch_origin})" if idx.pytorch_origin != "default" else "the PyTorch wheel index"
         reasons.append(f"from {where} {url}" + (" (PyPI has no such build for this platform)" if build.gpu and t.os == "windows" else ""))
-        return argv, url, reasons
+        return with_trusted_hosts(argv, idx), url, reasons
     argv += [requirement(build, tagged=False), *companions]
     if build.index == "find-links" and build.find_links:
         argv += ["--find-links", build.find_links]
@@ -69,9 +86,9 @@ def install_for(build: Build, t: Target, idx: IndexConfig, companions: tuple[str
     if build.index == "pytorch":
         reasons.append(f"PyPI's {build.dist} {build.version} for {'Windows' if t.os == 'windows' else 'Linux x86_64'} is the {build.variant} build, so it comes "
                        f"from {'your index ' + idx.index_url if idx.custom_index else 'PyPI'}")
-    elif idx.custom_index:
+    elif idx.custom_index and not idx.no_index:
         reasons.append(f"from your index {idx.index_url} ({idx.origin})")
-    return argv, (idx.index_url if idx.custom_index else None), reasons
+    return with_trusted_hosts(argv, idx), (idx.index_url if idx.custom_index and not idx.no_index else None), reasons
 
 
 def system_requirements(build: Build, t: Target) -> tuple[dict, list[str]]:

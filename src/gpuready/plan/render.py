@@ -29,7 +29,7 @@ def _index_options(p: PackagePlan) -> tuple[list[str], list[str]]:
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ("--index-url", "--extra-index-url", "--find-links") and i + 1 < len(args):
+        if a in ("--index-url", "--extra-index-url", "--find-links", "--trusted-host") and i + 1 < len(args):
             opts += [a, args[i + 1]]
             i += 2
             continue
@@ -46,6 +46,8 @@ def requirements_text(plan: Plan) -> str:
     primary = ""
     extras: list[str] = []
     finds: list[str] = []
+    hosts: list[str] = []
+    no_index = False
     body: list[str] = []
     torch_base = str(plan.index.get("pytorch_index") or "https://download.pytorch.org/whl").split("{", 1)[0].rstrip("/")
     for p in plan.packages:
@@ -69,13 +71,19 @@ def requirements_text(plan: Plan) -> str:
                 extras.append(url)
             elif flag == "--find-links":
                 finds.append(url)
+            elif flag == "--trusted-host":
+                hosts.append(url)
+        no_index = no_index or "--no-index" in opts
         if p.conflicts:
             body.append(f"# {p.name}: uninstall {', '.join(p.conflicts)} first (pip uninstall -y {' '.join(p.conflicts)})")
         body += reqs
+    if no_index:
+        lines.append("--no-index")
     if primary:
         lines.append(f"--index-url {primary}")
     lines += [f"--extra-index-url {u}" for u in dict.fromkeys(extras) if u != primary]
     lines += [f"--find-links {u}" for u in dict.fromkeys(finds)]
+    lines += [f"--trusted-host {h}" for h in dict.fromkeys(hosts)]
     lines += body
     for b in plan.blocked:
         lines.append(f"# BLOCKED {b.package}: {b.blocking}" + (f" -- fix: {b.fix}" if b.fix else ""))

@@ -20,7 +20,7 @@ from gpuready.knowledge.packages import KINDS, Build, builds, package_info, torc
 from gpuready.machine import Machine
 from gpuready.plan import explain
 from gpuready.plan.evaluate import Verdict, evaluate
-from gpuready.plan.indexes import IndexConfig, portable, read_index_config
+from gpuready.indexconfig import IndexConfig, configured_torch_mirror, portable, read_index_config
 from gpuready.plan.installs import install_for, system_requirements, via_pypi
 from gpuready.plan.model import Blocked, PackagePlan, Plan, SourceContext
 from gpuready.plan.requests import COMPANIONS, Request, parse_requests
@@ -207,15 +207,17 @@ def make_plan(
         reqs = parse_requests([str(r) for r in requests])  # raises RequestError for nothing or nonsense
     t = target_from_machine(machine)
     if index_config is None:
-        idx = read_index_config(index_url=index_url, mirror=mirror)
-        if not is_this_machine(machine):
+        here = is_this_machine(machine)
+        idx = read_index_config(index_url=index_url, mirror=mirror, prefix=(machine.python.prefix or None) if here else None)
+        if not here:
             idx = portable(idx)
     else:
         idx = index_config
         if index_url:
             idx = dataclasses.replace(idx, index_url=index_url, origin="--index-url")
         if mirror:
-            idx = dataclasses.replace(idx, pytorch_base=mirror.rstrip("/"), pytorch_origin="--mirror")
+            torch = configured_torch_mirror(mirror=mirror)
+            idx = dataclasses.replace(idx, pytorch_base=torch.base, pytorch_origin=torch.origin, pytorch_style=torch.style)
     ctx = SourceContext()
     main = [r for r in reqs if r.name not in COMPANIONS and KINDS[r.name] in ("wheel", "source")]
     cands = [candidates(r, t, ctx) for r in main]
@@ -250,7 +252,7 @@ def make_plan(
         packages=tuple(plans),
         blocked=tuple(blocked),
         machine=tuple(_machine_lines(t, idx)),
-        notes=tuple(_plan_notes(major, cudnn, gpu_builds)),
+        notes=tuple(_plan_notes(major, cudnn, gpu_builds)) + idx.notes,
         index=idx.to_dict(),
     )
 
@@ -268,7 +270,8 @@ def _machine_lines(t: Target, idx: IndexConfig) -> list[str]:
     if idx.custom_index:
         lines.append(f"package index {idx.index_url} (from {idx.origin})")
     if idx.pytorch_origin != "default":
-        lines.append(f"PyTorch index mirror {idx.pytorch_base} (from {idx.pytorch_origin})")
+        kind = "find-links page" if idx.pytorch_style == "find-links" else "index mirror"
+        lines.append(f"PyTorch {kind} {idx.pytorch_base} (from {idx.pytorch_origin})")
     if m.description:
         lines.append(m.description)
     return lines
