@@ -31,6 +31,7 @@ __all__ = [
     "explain_blocks",
     "explain_inputs",
     "top_label",
+    "top_cause",
     "STAGES",
 ]
 
@@ -204,16 +205,22 @@ def explain_stream(
     )
 
 
-def top_label(text: str, machine: Machine | None = None) -> str:
-    """The most likely cause label for an error text, "" when none (doctor labels import errors with it).
+def top_cause(text: str, machine: Machine | None = None) -> Cause | None:
+    """The most likely cause of an error text (label, evidence, fix for `machine`), None when none.
 
-    Never raises: doctor and verify label a failure with it, and an explain problem must not take their
-    verdict down.
+    Never raises: doctor and verify decide a failure's cause with it (one fact gets one label and one
+    fix, whichever command finds it), and an explain problem must not take their verdict down.
     """
     if not text.strip():
-        return ""
+        return None
     try:
         causes = explain_text(text, machine)
     except Exception:
-        return ""
-    return causes[0].label if causes else ""
+        return None
+    return causes[0] if causes else None
+
+
+def top_label(text: str, machine: Machine | None = None) -> str:
+    """The most likely cause label for an error text, "" when none (doctor labels import errors with it)."""
+    cause = top_cause(text, machine)
+    return cause.label if cause else ""
