@@ -7,11 +7,12 @@ diagnose a box you are not on) or probes this one; the rule for which is written
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gpuready.machine import Machine
-from gpuready.probe import probe_machine
+if TYPE_CHECKING:
+    from gpuready.machine import Machine
 
 machine_option = click.option(
     "--machine",
@@ -30,6 +31,9 @@ python_option = click.option(
 
 def get_machine(machine_file: Path | None, python: str | None = None, *, frameworks: bool = True, timeout: float = 60.0) -> Machine:
     """The saved machine when --machine is given, else a fresh probe of this one."""
+    from gpuready.machine import Machine  # here, not at import: `explain` of a small log starts faster
+    from gpuready.probe import probe_machine
+
     if machine_file is not None:
         return Machine.load(machine_file)
     machine = probe_machine(python, frameworks=frameworks, timeout=timeout)

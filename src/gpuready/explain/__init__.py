@@ -12,14 +12,16 @@ from. Doctor, install, build and verify explain their failures through `explain_
 
 from __future__ import annotations
 
-from typing import BinaryIO, Iterable
+from typing import TYPE_CHECKING, BinaryIO, Iterable
 
 from gpuready.explain.context import Context, normalise_os, normalise_package
 from gpuready.explain.engine import explain_hits
 from gpuready.explain.model import Cause, Evidence
 from gpuready.explain.rules import STAGES, RuleSet, load_rules
 from gpuready.explain.scanner import Scanner, blocks_from_lines, blocks_from_text, merge_hits
-from gpuready.machine import Machine
+
+if TYPE_CHECKING:
+    from gpuready.machine import Machine
 
 __all__ = [
     "Cause",

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from gpuready.knowledge import frameworks
 from gpuready.knowledge.cuda import arch_list, cc_int, cuda_mm, vtuple
-from gpuready.machine import Machine
+
+if TYPE_CHECKING:
+    from gpuready.machine import Machine
 
 # Packages that are not frameworks of the registry but that logs and hints name (knowledge/frameworks.py
 # has the frameworks' own words).
@@ -26,6 +27,8 @@ def normalise_package(hint: str | None) -> str:
     """ "tensorflow-gpu" -> "tensorflow", "opencv-python" -> "cv2", "torch (NCCL)" -> "torch"; "" if unknown."""
     if not hint:
         return ""
+    from gpuready.knowledge import frameworks
+
     low = hint.lower()
     found = frameworks.named_in(low)
     if found:
