@@ -271,9 +271,9 @@ def _gpu_pkg_not_on_os(ctx: Context) -> bool:
     req = ctx.capture("req").lower()
     if not req or ctx.os not in ("windows", "macos"):
         return False
-    if re.search(r"jax[-_]cuda|jaxlib.*cuda|jax\[cuda|^triton\b|tensorflow\[and-cuda\]|tensorrt", req):
+    if re.search(r"jax[-_]cuda|jaxlib.*cuda|jax\[cuda|^triton\b|tensorflow\[and-cuda\]|tensorrt|^vllm\b|^cudf|^cuml|^cugraph|^rmm-|^nvidia-nccl", req):
         return True
-    return ctx.os == "macos" and bool(re.search(r"cu\d{2,3}|cuda|^nvidia-", req))
+    return ctx.os == "macos" and bool(re.search(r"cu\d{2,3}|cuda|^nvidia-|-gpu\b", req))
 
 
 CHECKS: dict[str, Callable[[Context], bool]] = {
