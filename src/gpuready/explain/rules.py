@@ -276,15 +276,15 @@ def literals_for(pattern: str) -> tuple[str, ...]:
     """
     chosen = GATE_COMMENT.match(pattern)
     if chosen:  # "(?#gate:] :/)...": the author names the literal to look for (checked to be required)
-        gate = chosen.group(1).lower()
+        gate = chosen.group(1).replace("\\\\", "\\").lower()  # "(?#gate::\\)" names the gate ":\"
         for alt in _alternatives(pattern):
             state = _Runs()
             _walk(alt, state)
             state.flush()
             if not any(gate in run.lower() for run in state.runs):
                 raise ValueError(f"pattern {pattern!r}: the gate {gate!r} is not a literal every match contains")
-        if len(gate.strip()) < 3:
-            raise ValueError(f"pattern {pattern!r}: the gate {gate!r} is shorter than 3 characters")
+        if len(gate.strip()) < 2:  # a named gate may be short: its author knows how often it occurs
+            raise ValueError(f"pattern {pattern!r}: the gate {gate!r} is shorter than 2 characters")
         return (gate,)
     out: list[str] = []
     for alt in _alternatives(pattern):
