@@ -89,6 +89,37 @@ def synthetic_build_log(path: Path, size_mb: float, seed: int = 7) -> int:
     return path.stat().st_size
 
 
+def mixed_log(path: Path, size_mb: float, seed: int = 7, every: int = 40) -> int:
+    """Write a deterministic mixed log of about `size_mb` MB: the build noise of `synthetic_build_log`
+    with a real error log of the labelled corpus (tests/data/corpus, every label, the benign rows too)
+    spliced in after every ~`every` lines, so real error lines are dense (about a third of the lines),
+    not only at the end. Returns the size in bytes."""
+    import glob
+
+    corpus = []
+    for f in sorted(glob.glob(str(Path(__file__).resolve().parents[1] / "tests" / "data" / "corpus" / "*.jsonl"))):
+        corpus += [json.loads(line)["log"] for line in open(f, encoding="utf-8") if line.strip()]
+    rnd = random.Random(seed)
+    noise = Path(str(path) + ".noise")
+    synthetic_build_log(noise, size_mb * 0.6, seed)
+    target = int(size_mb * 1_000_000)
+    written = 0
+    with open(noise, encoding="utf-8") as src, open(path, "w", encoding="utf-8", newline="\n") as f:
+        while written < target:
+            for _ in range(rnd.randrange(every // 2, every * 3 // 2)):
+                line = src.readline()
+                if not line:
+                    src.seek(0)
+                    line = src.readline()
+                f.write(line)
+                written += len(line)
+            log = rnd.choice(corpus).rstrip("\n") + "\n"
+            f.write(log)
+            written += len(log)
+    noise.unlink()
+    return path.stat().st_size
+
+
 def peak_rss_mb() -> float:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
@@ -124,6 +155,7 @@ def run(path: Path, workers: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size-mb", type=float, default=100.0)
+    ap.add_argument("--kind", choices=("mixed", "build"), default="mixed", help="mixed: build noise with real corpus error logs spliced in densely (the issue's target); build: build noise with one error at the end")
     ap.add_argument("--jobs", type=int, default=None, help="worker processes to compare with one process (default: what the CLI picks)")
     ap.add_argument("--keep", type=Path, help="write the log here and keep it; also time `gpuready explain --json` on it")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -137,10 +169,10 @@ def main() -> None:
         tmpdir = tempfile.TemporaryDirectory()
         path = Path(tmpdir.name) / "build.log"
     t0 = time.perf_counter()
-    size = synthetic_build_log(path, args.size_mb)
+    size = (mixed_log if args.kind == "mixed" else synthetic_build_log)(path, args.size_mb)
     gen = time.perf_counter() - t0
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    results = {"log_mb": round(size / 1e6, 1), "generated_in_s": round(gen, 1), "cpus": cpus, "runs": []}
+    results = {"kind": args.kind, "log_mb": round(size / 1e6, 1), "generated_in_s": round(gen, 1), "cpus": cpus, "runs": []}
     jobs = args.jobs if args.jobs is not None else workers_for(size)
     for w in dict.fromkeys((0, jobs)):
         results["runs"].append(run(path, w))
@@ -156,7 +188,7 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"synthetic build log: {results['log_mb']} MB ({results['generated_in_s']} s to write), {cpus} CPUs, load average {load:.1f}")
+    print(f"synthetic {args.kind} log: {results['log_mb']} MB ({results['generated_in_s']} s to write), {cpus} CPUs, load average {load:.1f}")
     for r in results["runs"]:
         how = "1 process" if r["workers"] == 0 else f"{r['workers']} worker processes"
         print(f"  {how:20s} {r['seconds']:6.2f} s wall  {r['mb_per_s']:6.1f} MB/s  ({r['cpu_seconds']} CPU s: {r['mb_per_cpu_s']} MB per CPU second)  {r['lines']} lines  causes: {r['causes']}")

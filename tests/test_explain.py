@@ -88,9 +88,19 @@ def test_explanations_only_use_names_every_pattern_captures():
 
 
 def test_every_pattern_has_a_literal_to_look_for():
+    """3+ characters, or 2+ for a gate its author names with (?#gate:...) (checked to be required)."""
     for item in (*load_rules().signatures, *load_rules().markers):
         for p in item.patterns:
-            assert all(len(lit.strip()) >= 3 for lit in literals_for(p)), (item.id, p)
+            least = 2 if p.startswith("(?#gate:") else 3
+            assert all(len(lit.strip()) >= least for lit in literals_for(p)), (item.id, p)
+
+
+def test_a_named_gate_must_be_required():
+    import pytest
+
+    assert literals_for("(?#gate:] :/)\\] :/\\S*nvcc") == ("] :/",)
+    with pytest.raises(ValueError):
+        literals_for("(?#gate:nvcc)foo|bar")
 
 
 def test_gates_of_regex_features():

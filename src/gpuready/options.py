@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gpuready.machine import Machine
-from gpuready.probe import probe_machine
+if TYPE_CHECKING:
+    from gpuready.machine import Machine
 
 class Seconds(click.ParamType):
     """A time limit in seconds: a finite number from `minimum` up to a week, for every --timeout.
@@ -61,6 +62,9 @@ def get_machine(
     machine_file: Path | None, python: str | None = None, *, frameworks: bool = True, timeout: float = 60.0, real_op: bool = False
 ) -> Machine:
     """The saved machine when --machine is given, else a fresh probe of this one (`real_op`: see probe_machine)."""
+    from gpuready.machine import Machine  # here, not at import: `explain` of a small log starts faster
+    from gpuready.probe import probe_machine
+
     if machine_file is not None:
         return Machine.load(machine_file)
     machine = probe_machine(python, frameworks=frameworks, timeout=timeout, real_op=real_op)

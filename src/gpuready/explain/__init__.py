@@ -12,14 +12,16 @@ from. Doctor, install, build and verify explain their failures through `explain_
 
 from __future__ import annotations
 
-from typing import BinaryIO, Iterable
+from typing import TYPE_CHECKING, BinaryIO, Iterable
 
 from gpuready.explain.context import Context, normalise_os, normalise_package
 from gpuready.explain.engine import explain_hits
 from gpuready.explain.model import Cause, Evidence
 from gpuready.explain.rules import STAGES, RuleSet, load_rules
 from gpuready.explain.scanner import Scanner, blocks_from_lines, blocks_from_text, merge_hits
-from gpuready.machine import Machine
+
+if TYPE_CHECKING:
+    from gpuready.machine import Machine
 
 __all__ = [
     "Cause",
@@ -31,6 +33,7 @@ __all__ = [
     "explain_blocks",
     "explain_inputs",
     "top_label",
+    "top_cause",
     "STAGES",
 ]
 
@@ -204,16 +207,22 @@ def explain_stream(
     )
 
 
-def top_label(text: str, machine: Machine | None = None) -> str:
-    """The most likely cause label for an error text, "" when none (doctor labels import errors with it).
+def top_cause(text: str, machine: Machine | None = None) -> Cause | None:
+    """The most likely cause of an error text (label, evidence, fix for `machine`), None when none.
 
-    Never raises: doctor and verify label a failure with it, and an explain problem must not take their
-    verdict down.
+    Never raises: doctor and verify decide a failure's cause with it (one fact gets one label and one
+    fix, whichever command finds it), and an explain problem must not take their verdict down.
     """
     if not text.strip():
-        return ""
+        return None
     try:
         causes = explain_text(text, machine)
     except Exception:
-        return ""
-    return causes[0].label if causes else ""
+        return None
+    return causes[0] if causes else None
+
+
+def top_label(text: str, machine: Machine | None = None) -> str:
+    """The most likely cause label for an error text, "" when none (doctor labels import errors with it)."""
+    cause = top_cause(text, machine)
+    return cause.label if cause else ""

@@ -17,8 +17,6 @@ from typing import BinaryIO
 import click
 
 from gpuready.options import machine_option
-from gpuready.proc import Child
-from gpuready.textsafe import binary_stream
 
 
 class InputError(click.ClickException):
@@ -83,7 +81,10 @@ def explain(
     from gpuready.explain import explain_inputs
     from gpuready.explain.reader import NotTextError, blocks
 
-    machine, explicit = _machine(machine_file, probe=not no_probe)
+    # A saved machine is read now; this one is probed only once the log shows a cause (its facts only
+    # make fixes concrete, they never change a label of a log that may come from elsewhere), so a
+    # harmless log is explained without probing anything.
+    machine, explicit = _machine(machine_file, probe=False) if machine_file is not None else (None, False)
     streams: list[tuple[str, BinaryIO]] = []
     try:
         if not files or files == ("-",):
@@ -114,6 +115,10 @@ def explain(
         for name, stream in streams:
             if stream is not sys.stdin.buffer:
                 stream.close()
+    if ex.causes and machine_file is None and not no_probe:
+        here, _ = _machine(None, probe=True)
+        if here is not None:
+            ex = _reexplain(ex, here, explicit=False)
     _output(ex, as_json, source=", ".join(files) if files and files != ("-",) else "", machine_file=machine_file)
 
 
@@ -195,6 +200,9 @@ def _run_and_explain(
     argv: list[str], as_json: bool, stage: str | None, package: str | None, os_hint: str | None, machine_file: Path | None
 ) -> None:
     """Run `argv` with its output shown live, explain it if it fails, exit with its status."""
+    from gpuready.proc import Child
+    from gpuready.textsafe import binary_stream
+
     from gpuready.explain import explain_inputs
     from gpuready.explain.reader import blocks
 
@@ -242,7 +250,7 @@ def _run_and_explain(
     sys.exit(status)
 
 
-def _reexplain(ex, machine):
+def _reexplain(ex, machine, *, explicit: bool = True):
     """The same hits, judged again with the machine's facts (the log is not read twice)."""
     from gpuready.explain import Explanation, _check_machine
     from gpuready.explain.engine import explain_hits
@@ -250,6 +258,6 @@ def _reexplain(ex, machine):
 
     ctx = ex.context
     ctx.machine = machine
-    ctx.machine_explicit = True
+    ctx.machine_explicit = explicit
     _check_machine(ctx)
     return Explanation(explain_hits(load_rules(), ctx), ctx)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from gpuready.knowledge import frameworks
 from gpuready.knowledge.cuda import arch_list, cc_int, cuda_mm, vtuple
-from gpuready.machine import Machine
+
+if TYPE_CHECKING:
+    from gpuready.machine import Machine
 
 # Packages that are not frameworks of the registry but that logs and hints name (knowledge/frameworks.py
 # has the frameworks' own words).
@@ -26,6 +27,8 @@ def normalise_package(hint: str | None) -> str:
     """ "tensorflow-gpu" -> "tensorflow", "opencv-python" -> "cv2", "torch (NCCL)" -> "torch"; "" if unknown."""
     if not hint:
         return ""
+    from gpuready.knowledge import frameworks
+
     low = hint.lower()
     found = frameworks.named_in(low)
     if found:
@@ -105,7 +108,9 @@ class Context:
             return self.os_hint
         if self.log_os:
             return self.log_os
-        return self.machine.os.system if self.machine else ""
+        # The machine's OS only when the log certainly comes from it: a log pasted into gpuready on a
+        # Windows laptop may come from a Linux server, and its label must not change with the reader.
+        return self.machine.os.system if self.machine is not None and self.machine_explicit else ""
 
     @property
     def packages(self) -> set[str]:
@@ -191,12 +196,13 @@ MACHINE_PREDICATES: dict[str, Callable[[Context], bool]] = {
 # --- checks on captured values ----------------------------------------------------------------------
 
 
-def log_toolkit(ctx: Context) -> str:
-    """The CUDA toolkit the log's build used: captured from the log, else the machine's nvcc."""
+def log_toolkit(ctx: Context, *, for_label: bool = False) -> str:
+    """The CUDA toolkit the log's build used: captured from the log, else the machine's nvcc (for a
+    label only when the log comes from the machine)."""
     v = ctx.capture("toolkit")
     if v:
         return cuda_mm(v)
-    m = ctx.machine
+    m = _m(ctx) if for_label else ctx.machine
     if m:
         tks = sorted((t for t in m.toolkits if t.nvcc and t.version), key=lambda t: not t.on_path)
         if tks:
@@ -219,7 +225,7 @@ def _arch_below_toolkit(ctx: Context) -> bool:
     arch = captured_arch(ctx)
     if not arch:
         return False
-    tk = log_toolkit(ctx)
+    tk = log_toolkit(ctx, for_label=True)
     row = arch_list(tk) if tk else None
     if row is not None:
         return arch < row.lowest
@@ -231,7 +237,7 @@ def _arch_above_toolkit(ctx: Context) -> bool:
     arch = captured_arch(ctx)
     if not arch:
         return False
-    tk = log_toolkit(ctx)
+    tk = log_toolkit(ctx, for_label=True)
     row = arch_list(tk) if tk else None
     if row is not None:
         return arch > row.highest
@@ -241,13 +247,15 @@ def _arch_above_toolkit(ctx: Context) -> bool:
 def _old_gpu(ctx: Context) -> bool:
     """The GPU (captured or on the machine) is older than what current wheels carry code for."""
     cc = ctx.capture("cc")
-    if not cc and ctx.machine and ctx.machine.gpus:
-        cc = ctx.machine.gpus[0].compute_capability
+    m = _m(ctx)
+    if not cc and m is not None and m.gpus:
+        cc = m.gpus[0].compute_capability
     return bool(cc) and 0 < cc_int(cc) < 50
 
 
 def _driver_cuda_known(ctx: Context) -> bool:
-    return bool(ctx.capture("driver_cuda") or (ctx.machine and ctx.machine.driver.present))
+    m = _m(ctx)
+    return bool(ctx.capture("driver_cuda") or (m is not None and m.driver.present))
 
 
 def _tf_native_windows_gpu_gone(ctx: Context) -> bool:
@@ -263,9 +271,9 @@ def _gpu_pkg_not_on_os(ctx: Context) -> bool:
     req = ctx.capture("req").lower()
     if not req or ctx.os not in ("windows", "macos"):
         return False
-    if re.search(r"jax[-_]cuda|jaxlib.*cuda|jax\[cuda|^triton\b|tensorflow\[and-cuda\]|tensorrt", req):
+    if re.search(r"jax[-_]cuda|jaxlib.*cuda|jax\[cuda|^triton\b|tensorflow\[and-cuda\]|tensorrt|^vllm\b|^cudf|^cuml|^cugraph|^rmm-|^nvidia-nccl", req):
         return True
-    return ctx.os == "macos" and bool(re.search(r"cu\d{2,3}|cuda|^nvidia-", req))
+    return ctx.os == "macos" and bool(re.search(r"cu\d{2,3}|cuda|^nvidia-|-gpu\b", req))
 
 
 CHECKS: dict[str, Callable[[Context], bool]] = {

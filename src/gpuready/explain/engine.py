@@ -63,10 +63,29 @@ def candidates(rules: RuleSet, ctx: Context) -> list[Candidate]:
                 expl = v.explanation or expl
                 fixes = v.fixes or fixes
                 break
+        for r in rules.relabels:
+            if r.label == label and conditions_hold(r.when, ctx):
+                label, expl, fixes = r.to, r.explanation or expl, r.fixes or fixes
+                break
         if ctx.stage and sig.stages and ctx.stage not in sig.stages:
             conf *= STAGE_MISMATCH
         out.append(Candidate(sig, hit, label, conf, expl, fixes))
+    if any(not c.sig.fallback for c in out):  # "a failure, cause unknown" only when nothing else speaks
+        out = [c for c in out if not c.sig.fallback]
+    else:  # ... and only when the log does not report success after its last failing line
+        done = _last_success(ctx)
+        out = [c for c in out if not (c.sig.fallback and done > _last_line(c.hit))]
     return out
+
+
+def _last_line(hit: Hit) -> int:
+    return hit.last[0] if hit.last is not None else (hit.lines[-1][0] if hit.lines else 0)
+
+
+def _last_success(ctx: Context) -> int:
+    """The last line where the log says its command succeeded (0: nowhere): a traceback a build prints
+    as a warning and then goes on is not its failure."""
+    return max((_last_line(h) for i, h in ctx.hits.items() if ctx.marker_kinds.get(i, ("", ""))[0] == "success"), default=0)
 
 
 def rank(cands: list[Candidate], ctx: Context) -> list[Cause]:

@@ -24,9 +24,6 @@ from gpuready.knowledge.cuda import (
     min_driver_for_cuda,
     vtuple,
 )
-from gpuready.knowledge import frameworks
-from gpuready.knowledge.frameworks import display
-from gpuready.plan.hint import gpu_install_hint
 
 
 class Facts(Mapping[str, str]):
@@ -205,11 +202,23 @@ class Facts(Mapping[str, str]):
         return self.m.python.minor if self.m else ""
 
     def _f_pkg(self) -> str:
+        from gpuready.knowledge.frameworks import display
+
         pkg = self.ctx.main_package
         return display(pkg)
 
+    def _f_verify_pkg(self) -> str:
+        """The name `gpuready verify` knows the log's package by ("" when it has no check for it)."""
+        from gpuready.knowledge import frameworks
+
+        pkg = self.ctx.main_package
+        return pkg if pkg and frameworks.get(pkg) else ""
+
     def _f_install(self) -> str:
         """The command that installs a GPU build of the framework here (the same line doctor prints)."""
+        from gpuready.knowledge import frameworks
+        from gpuready.plan.hint import gpu_install_hint  # the planner, imported only for this fact
+
         pkg = self.ctx.main_package
         if not self.m or not pkg:
             return ""

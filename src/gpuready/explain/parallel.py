@@ -1,7 +1,7 @@
-"""Scanning a big log file on several cores.
+"""Scanning a huge log file on several cores.
 
-CPython's regex engine scans a typical build log at a handful of MB/s per core, so a 100 MB log
-is cut into blocks of whole lines that worker processes scan side by side; the parent reads the
+A 100 MB log is scanned by one process in a couple of CPU seconds; for bigger logs on big machines
+the log is cut into blocks of whole lines that worker processes scan side by side; the parent reads the
 file, numbers the lines (a C-speed newline count per block) and merges the hits in block order.
 At most two blocks per worker are in flight, so memory stays bounded. Workers are forked where
 the OS allows it (they then start with the compiled rules already in memory); anything that
@@ -19,7 +19,12 @@ from gpuready.explain.context import Hit
 from gpuready.explain.rules import load_rules
 from gpuready.explain.scanner import Scanner, merge_hits
 
-PARALLEL_MIN_BYTES = 16 << 20  # below this, starting workers costs more than it saves
+# One process scans ~60 MB per CPU second with the Aho-Corasick gates (benchmarks/bench_explain.py,
+# 100 MB mixed log, 2026-12-02): workers cost more than they save on small machines (2 workers on 2
+# cores: 27 MB per CPU second, slower in wall time too). They start only for very big logs on big
+# machines, or when asked for (--jobs N).
+PARALLEL_MIN_BYTES = 256 << 20
+PARALLEL_MIN_CPUS = 8
 MAX_WORKERS = 8
 
 _worker_scanner: Scanner | None = None
@@ -38,7 +43,7 @@ def _scan_block(block: str, first_line: int) -> tuple[dict[str, Hit], int]:
 def workers_for(size: int) -> int:
     """How many worker processes a log of `size` bytes is worth (0: scan in this process)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if size < PARALLEL_MIN_BYTES or cpus < 2:
+    if size < PARALLEL_MIN_BYTES or cpus < PARALLEL_MIN_CPUS:
         return 0
     return min(cpus, MAX_WORKERS)
 

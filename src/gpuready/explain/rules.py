@@ -37,13 +37,16 @@ SIGNATURE_FILES = ("signatures.toml",)
 MARKER_FILES = ("explain_markers.toml",)
 STAGES = ("install", "build", "import", "runtime")
 CONDITION_KINDS = ("os", "stage", "package", "log", "machine", "check")
-MARKER_KINDS = ("benign", "context", "os", "package", "healthy")
+MARKER_KINDS = ("benign", "context", "os", "package", "healthy", "success")
 
 # The 20 most common characters of build and error logs (measured on a synthetic OpenCV/nvcc
 # build log, pip/CMake output and error reports, lowercased). Of a pattern's literals, the one
 # with the most other characters is the most selective gate ("glibcxx_" rather than " not found").
 _COMMON = frozenset("ec /oiduslrnpma-.tbv")
 _CASE_FLAG = re.IGNORECASE.value
+# A pattern may name its own gate, when the most selective-looking literal is common in real logs
+# ("/bin/nvcc" is on every compile line; "] :/" only where CUDA_HOME has a stray ":").
+GATE_COMMENT = re.compile(r"\(\?#gate:([^)]+)\)")
 GATE_MIN = 8  # a gate cut from a longer literal keeps at least this many characters
 GATE_MAX = 20
 
@@ -81,6 +84,7 @@ class Signature:
     confidence: float = 0.8
     stages: tuple[str, ...] = ()  # the stages it belongs to; another given stage lowers the confidence
     generic: bool = False  # a symptom (a later, vaguer line): dropped when a specific cause is found
+    fallback: bool = False  # "a failure, cause unknown": counts only when no other signature does
     when: tuple[str, ...] = ()  # conditions without which it does not count at all
     variant: tuple[Variant, ...] = ()
     sources: tuple[str, ...] = ()  # more references
@@ -113,7 +117,7 @@ class Marker:
     id: str
     patterns: tuple[str, ...]
     source: str
-    kind: str = "context"  # benign | context | os | package | healthy
+    kind: str = "context"  # benign | context | os | package | healthy | success (the command ended well)
     value: str = ""  # for os/package markers: "windows", "tensorflow"
     max_hits: int = 3  # stop looking once seen this often (keeps busy markers cheap)
     note: str = ""
@@ -135,6 +139,34 @@ class Marker:
             raise ValueError("source must be a URL")
         for p in self.patterns:
             compile_pattern(p)
+
+
+@dataclass(frozen=True)
+class Relabel:
+    """A fact of the log that changes what a whole label means: cpu_only_build on macOS is "no CUDA
+    on this OS at all" (platform_unsupported), whichever signature found the CPU-only build."""
+
+    id: str
+    label: str  # the label a cause has (after its signature's variants) ...
+    to: str  # ... and the label it gets when every condition in `when` holds
+    when: tuple[str, ...]
+    source: str
+    explanation: str = ""
+    fixes: tuple[str, ...] = ()
+    note: str = ""
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", self.id):
+            raise ValueError("id must be lowercase letters, digits, '.', '_' or '-'")
+        for lab in (self.label, self.to):
+            if lab not in LABELS:
+                raise ValueError(f"unknown cause label {lab!r}")
+        if not self.when:
+            raise ValueError("a relabel needs at least one condition in `when`")
+        for cond in self.when:
+            parse_condition(cond)
+        if not self.source.startswith(("http://", "https://")):
+            raise ValueError("source must be a URL")
 
 
 @dataclass(frozen=True)
@@ -242,6 +274,18 @@ def literals_for(pattern: str) -> tuple[str, ...]:
     Raises ValueError when an alternative has no literal of 3+ characters to look for (such a
     pattern would have to run on every line, which the streaming scanner does not do).
     """
+    chosen = GATE_COMMENT.match(pattern)
+    if chosen:  # "(?#gate:] :/)...": the author names the literal to look for (checked to be required)
+        gate = chosen.group(1).replace("\\\\", "\\").lower()  # "(?#gate::\\)" names the gate ":\"
+        for alt in _alternatives(pattern):
+            state = _Runs()
+            _walk(alt, state)
+            state.flush()
+            if not any(gate in run.lower() for run in state.runs):
+                raise ValueError(f"pattern {pattern!r}: the gate {gate!r} is not a literal every match contains")
+        if len(gate.strip()) < 2:  # a named gate may be short: its author knows how often it occurs
+            raise ValueError(f"pattern {pattern!r}: the gate {gate!r} is shorter than 2 characters")
+        return (gate,)
     out: list[str] = []
     for alt in _alternatives(pattern):
         gates = _gates_of(alt)
@@ -292,21 +336,31 @@ def cut_gates(literals: Iterable[str]) -> dict[str, str]:
     cands = {lit: _starts(lit) for lit in lits}
     todo = set(lits)
     chosen: list[str] = []
-    while todo:
+    while todo:  # greedy weighted cover: many literals per start character, rare characters first
         counts: dict[str, int] = {}
         for lit in todo:
             for ch in cands[lit]:
                 counts[ch] = counts.get(ch, 0) + 1
-        best = max(sorted(counts), key=lambda ch: counts[ch])
+        best = max(sorted(counts), key=lambda ch: counts[ch] / _char_cost(ch))
         chosen.append(best)
         todo = {lit for lit in todo if best not in cands[lit]}
-    rank = {ch: i for i, ch in enumerate(chosen)}
+    rank = set(chosen)
     out: dict[str, str] = {}
     for lit in lits:
         need = min(len(lit), GATE_MIN)
         windows = [lit[i : i + GATE_MAX] for i in range(len(lit) - need + 1) if lit[i] in rank]
-        out[lit] = max(windows, key=_selectivity)
+        out[lit] = min(windows, key=lambda w: (_char_cost(w[0]), -_selectivity(w)[0]))
     return out
+
+
+# How often each character occurs in build and error logs, per mille (lowercased; measured on the
+# H200 dlib/OpenCV build logs and the dev corpus). A gate starting with a rarer character is tried
+# at fewer positions of the text.
+_CHAR_PER_MILLE = dict(zip(" eico/nrtlsapdum-._gbv2f4x1h:0kwy3856][", (91, 66, 52, 49, 49, 49, 47, 43, 38, 37, 36, 35, 34, 32, 23, 22, 22, 20, 19, 18, 17, 14, 13, 13, 13, 12, 12, 11, 10, 9, 8, 7, 7, 7, 6, 6, 5, 4, 4)))
+
+
+def _char_cost(ch: str) -> float:
+    return (_CHAR_PER_MILLE.get(ch, 2) + 1) ** 0.5
 
 
 def trie_regex(words: Iterable[str]) -> str:
@@ -337,6 +391,7 @@ def trie_regex(words: Iterable[str]) -> str:
 class RuleSet:
     signatures: tuple[Signature, ...]
     markers: tuple[Marker, ...]
+    relabels: tuple[Relabel, ...] = ()
     by_id: dict[str, Signature | Marker] = field(default_factory=dict)
     # (owner id, pattern source, gates) for every pattern of every signature and marker; the compiled
     # pattern is made on first use (`regex`), so a small log compiles the few patterns its lines reach.
@@ -364,8 +419,8 @@ class RuleSet:
             self.patterns.append((owner, p, gates))
         self.benign_ids = frozenset(m.id for m in self.markers if m.benign)
         self.signature_ids = frozenset(s.id for s in self.signatures)
-        for sig in self.signatures:
-            conds = [*sig.when, *(c for v in sig.variant for c in v.when)]
+        for sig in (*self.signatures, *self.relabels):
+            conds = [*sig.when, *(c for v in getattr(sig, "variant", ()) for c in v.when)]
             for text in conds:
                 cond = parse_condition(text)
                 if cond.kind == "log":
@@ -443,12 +498,14 @@ def build_rules(files: tuple[str, ...] | None = None) -> RuleSet:
         files = SIGNATURE_FILES + extra_signature_files() + MARKER_FILES
     sigs: list[Signature] = []
     marks: list[Marker] = []
+    relabels: list[Relabel] = []
     for f in files:
         if f in MARKER_FILES:
             marks.extend(load_table(f, "marker", Marker))
+            relabels.extend(load_table(f, "relabel", Relabel, required=False))
         else:
             sigs.extend(load_table(f, "signature", Signature))
-    return RuleSet(tuple(sigs), tuple(marks))
+    return RuleSet(tuple(sigs), tuple(marks), tuple(relabels))
 
 
 def _data_bytes(name: str) -> bytes:

@@ -12,36 +12,89 @@ and only those whose gate the line contains. A marker that has been seen often e
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Iterable
 
 from gpuready.explain.context import Hit
-from gpuready.explain.rules import RuleSet, gate_tables
+from gpuready.explain.rules import RuleSet, gate_tables, trie_regex
 
 KEEP_LINES = 3  # matching lines kept per signature/marker (plus the last one)
 REBUILD_AFTER = 1 << 20  # rebuild the gates without retired markers only in logs bigger than this
 MAX_LINE = 16384  # longer lines are matched on their first MAX_LINE characters
 EVIDENCE_CHARS = 400
+MEMO_LINES = 20000  # distinct gated lines whose matches are remembered
+USE_REGEX_GATES = False  # tests set it to compare the two searchers
+_start = operator.itemgetter(1)
+# gcc/clang quote the source line under a diagnostic ("  128 | void* operator new(...) (std::bad_alloc)")
+# and mark the spot below it ("      |        ^~~~"): code, whatever words it contains.
+SOURCE_EXCERPT = re.compile(r"\s*(?:\d+ \| |\| +[\^~])")
+ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][A-Za-z0-9]|[@-Z\\-_])")
 
 
 class GateIndex:
-    """The compiled gates of a rule set, minus the patterns of some retired owners (cached)."""
+    """The gates of a rule set, minus the patterns of some retired owners (cached).
+
+    Two searchers over the same gates: an Aho-Corasick automaton (the `ahocorasick_rs` package, a
+    wrapper of Rust's aho-corasick crate), which finds every occurrence of every gate in one pass at
+    ~100 MB/s, and the prefix-tree regex, the fallback where that package is missing and the tool
+    for the rare block whose lowercase changes its length. Both are built on first use.
+    """
 
     def __init__(self, rules: RuleSet, retired: frozenset[str]) -> None:
-        if not retired and rules.base_gates is not None:
+        pats = rules.patterns
+        if rules.base_gates is None:
+            self.closure, body = gate_tables(pats, retired)
+        elif not retired:
             self.closure, body = rules.base_gates
-        else:
-            self.closure, body = gate_tables(rules.patterns, retired)
+        else:  # the base tables minus retired owners' patterns (no substring closure to recompute)
+            live = {g: tuple(i for i in idx if pats[i][0] not in retired) for g, idx in rules.base_gates[0].items()}
+            own = {g for owner, _, gates in pats if owner not in retired for g in gates}
+            self.closure = {g: idx for g, idx in live.items() if g in own and idx}
+            body = ""
         self._body = body
-        self.gate = re.compile(body)
+        self._retired = retired
+        self._rules = rules
+        self._gate: re.Pattern[str] | None = None
         self._gate_i: re.Pattern[str] | None = None
+        self._ac: object | None = None
+        self.own: list[tuple[int, ...]] = []  # per automaton pattern: the rule patterns it gates
+
+    @property
+    def gate(self) -> re.Pattern[str]:
+        if self._gate is None:
+            if not self._body:
+                self._body = trie_regex(sorted(self.closure)) if self.closure else r"(?!x)x"
+            self._gate = re.compile(self._body)
+        return self._gate
 
     @property
     def gate_i(self) -> re.Pattern[str]:
         """The gates, case-insensitive: for the rare block whose lowercase changes its length."""
         if self._gate_i is None:
+            self.gate
             self._gate_i = re.compile(self._body, re.IGNORECASE)
         return self._gate_i
+
+    @property
+    def automaton(self):
+        """The Aho-Corasick automaton over the live gates (None when ahocorasick_rs is not installed)."""
+        if self._ac is None:
+            self._ac = False
+            try:
+                import ahocorasick_rs
+            except ImportError:
+                return None
+            by_gate: dict[str, list[int]] = {}
+            for i, (owner, _, gates) in enumerate(self._rules.patterns):
+                if owner not in self._retired:
+                    for g in gates:
+                        by_gate.setdefault(g, []).append(i)
+            words = sorted(by_gate)
+            self.own = [tuple(by_gate[w]) for w in words]
+            if words:
+                self._ac = ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.Standard)
+        return self._ac or None
 
 
 _INDEX_CACHE: dict[tuple[int, frozenset[str]], GateIndex] = {}
@@ -68,6 +121,7 @@ class Scanner:
         self._index_for: frozenset[str] = frozenset()  # the retired owners the index leaves out
         self._dirty = False
         self._scanned = 0  # characters fed so far
+        self._memo: dict[str, tuple[str, tuple[tuple[str, dict[str, str]], ...]]] = {}
 
     def _retire(self, owner: str) -> None:
         """`owner` has been seen often enough: stop looking for it. Its patterns are skipped at once;
@@ -80,6 +134,8 @@ class Scanner:
         """Scan `block`: whole lines, each ending in "\\n" (the log's last line may lack it)."""
         if not block:
             return
+        if "\x1b" in block:  # gcc/cmake/pip colour codes split words ("fatal error: \x1b[01mcudnn.h")
+            block = ANSI_ESCAPE.sub("", block)
         self._scanned += len(block)
         if self._scanned >= REBUILD_AFTER and self._retired != self._index_for:
             self._dirty = True
@@ -91,6 +147,11 @@ class Scanner:
             self._index = gate_index(self.rules, self._retired)
             self._index_for = self._retired
             self._dirty = False
+        ac = self._index.automaton if folded and not USE_REGEX_GATES else None
+        if ac is not None:
+            self._feed_automaton(block, low, ac)
+            self.lines += block.count("\n") + (0 if block.endswith("\n") else 1)
+            return
         gate = self._index.gate if folded else self._index.gate_i
         text = low
         pos = 0
@@ -116,23 +177,87 @@ class Scanner:
                 gate = self._index.gate if folded else self._index.gate_i
         self.lines += block.count("\n") + (0 if block.endswith("\n") else 1)
 
-    def _line(self, number: int, line: str, low: str) -> None:
+    def _feed_automaton(self, block: str, low: str, ac) -> None:
+        """Every occurrence of every gate in one pass; the lines they fall in are matched with the
+        patterns those gates stand for. (Retired owners are only left out of the automaton at the
+        next block: their matches are dropped here until then.)"""
+        own = self._index.own
+        found = ac.find_matches_as_indexes(low, overlapping=True)
+        if not found:
+            return
+        found.sort(key=_start)
+        n = len(block)
+        line_no = self.lines
+        counted = 0
+        cur_start = cur_end = -1
+        cands: set[int] = set()
+        for gi, start, _ in found:
+            if start >= cur_end:
+                if cands:
+                    self._line(line_no + 1, block[cur_start:cur_end], low[cur_start:cur_end], cands)
+                    cands = set()
+                cur_start = block.rfind("\n", 0, start) + 1
+                cur_end = block.find("\n", start)
+                if cur_end < 0:
+                    cur_end = n
+                line_no += block.count("\n", counted, cur_start)
+                counted = cur_start
+            if start - cur_start < MAX_LINE:
+                cands.update(own[gi])
+        if cands:
+            self._line(line_no + 1, block[cur_start:cur_end], low[cur_start:cur_end], cands)
+
+    def _line(self, number: int, line: str, low: str, cands: set[int] | None = None) -> None:
         if line.endswith("\r"):
             line, low = line[:-1], low[:-1]
+        if "\r" in line:  # a progress bar redrawn with \r: each redraw is a line of its own on screen
+            pos = 0
+            for seg in line.split("\r"):
+                end = pos + len(seg)
+                if seg.strip():
+                    self._segment(number, seg, low[pos:end], cands)
+                pos = end + 1
+            return
+        self._segment(number, line, low, cands)
+
+    def _segment(self, number: int, line: str, low: str, cands: set[int] | None = None) -> None:
+        seen = self._memo.get(line)
+        if seen is None:
+            seen = self._match(line, low, cands)
+            if len(self._memo) >= MEMO_LINES:
+                self._memo.clear()
+            self._memo[line] = seen
+        if not seen[1]:
+            return
+        text, matched = seen
+        retired = self._retired
+        for owner, caps in matched:
+            if owner not in retired:
+                self._record(owner, number, text, caps)
+
+    def _match(self, line: str, low: str, cands: set[int] | None = None) -> tuple[str, tuple[tuple[str, dict[str, str]], ...]]:
+        """(evidence text, ((owner, captures), ...)) for one line: what `_record` needs, so a line seen
+        before (logs repeat the same warning thousands of times) costs one dict look-up. `cands`: the
+        patterns whose gates the line holds, when the caller found them already."""
         if len(line) > MAX_LINE:
             line, low = line[:MAX_LINE], low[:MAX_LINE]
-        candidates: set[int] = set()
-        closure = self._index.closure
-        search = self._index.gate.search
-        pos = 0
-        while True:  # every position where a gate starts (the trie gives the longest; closure the rest)
-            m = search(low, pos)
-            if m is None:
-                break
-            candidates.update(closure.get(m.group(), ()))
-            pos = m.start() + 1
+        if SOURCE_EXCERPT.match(line):  # code a compiler quotes under a warning, not a message
+            return "", ()
+        if cands is not None:
+            candidates = cands
+        else:
+            candidates = set()
+            closure = self._index.closure
+            search = self._index.gate.search
+            pos = 0
+            while True:  # every position where a gate starts (the trie gives the longest; closure the rest)
+                m = search(low, pos)
+                if m is None:
+                    break
+                candidates.update(closure.get(m.group(), ()))
+                pos = m.start() + 1
         if not candidates:
-            return
+            return "", ()
         rules = self.rules
         pats = rules.patterns
         benign = rules.benign_ids
@@ -148,13 +273,11 @@ class Scanner:
                 continue
             matched[owner] = {k: v for k, v in mm.groupdict().items() if v}
         if not matched:
-            return
+            return "", ()
         is_benign = any(o in benign for o in matched)
-        text = line.strip()[:EVIDENCE_CHARS]
-        for owner, caps in matched.items():
-            if is_benign and owner in signatures:
-                continue  # a harmless line is never a cause, whatever else it mentions
-            self._record(owner, number, text, caps)
+        # a harmless line is never a cause, whatever else it mentions
+        kept = tuple((o, c) for o, c in matched.items() if not (is_benign and o in signatures))
+        return line.strip()[:EVIDENCE_CHARS], kept
 
     def _record(self, owner: str, number: int, text: str, caps: dict[str, str]) -> None:
         hit = self.hits.get(owner)
