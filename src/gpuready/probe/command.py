@@ -45,29 +45,13 @@ def probe(save_to: Path | None, as_json: bool, fmt: str, no_frameworks: bool, ti
         print_machine(machine)
 
 
-def _glibc(machine, from_file: bool) -> tuple[str, str]:
-    """(glibc, how it is known): this host's own for a fresh probe, the distribution's for a saved machine."""
-    import os
-
-    if machine.os.system != "linux":
-        return "", ""
-    if not from_file:
-        try:
-            text = os.confstr("CS_GNU_LIBC_VERSION") or ""  # "glibc 2.39"
-        except (ValueError, OSError, AttributeError):
-            text = ""
-        if text.startswith("glibc "):
-            return text.split()[1], "this machine's C library"
-    from gpuready.install.knowledge import glibc_for_distro
-
-    return glibc_for_distro(machine.os.distro or ""), f"the glibc of {machine.os.distro or 'an unknown distribution (a floor)'}"
-
-
 def _virtual(fmt: str, machine, *, from_file: bool) -> None:
     """Print the virtual packages on stdout (machine-readable), what they mean on stderr."""
     from gpuready.probe.virtualpkgs import conda_overrides, conda_summary, pixi_toml, virtual_packages
 
-    glibc, how = _glibc(machine, from_file)
+    from gpuready.install.resolve import target_glibc
+
+    glibc, how = target_glibc(machine, here=not from_file)
     vp = virtual_packages(machine, glibc)
     if fmt == "pixi":
         click.echo(pixi_toml(vp), nl=False)
