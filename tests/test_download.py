@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import gpuready.install.flow
+from gpuready.plan.model import Plan
 from gpuready.install import offline
 from gpuready.install.download import build_requires, download, sdist_metadata, stub_wheel
 from gpuready.install.executor import NetOptions
@@ -96,13 +97,13 @@ def test_manifest_round_trip_and_corruption(tmp_path):
     tags = offline.target_tags(m)
     (tmp_path / "a-1.0-py3-none-any.whl").write_bytes(b"wheel")
     (tmp_path / "b-1.0.tar.gz").write_bytes(b"sdist")
-    data = offline.write_manifest(tmp_path, requests=["a"], plan={"packages": [{"name": "a"}], "blocked": []}, tags=tags, machine=m,
+    data = offline.write_manifest(tmp_path, requests=["a"], plan=Plan.from_dict({"packages": [{"name": "a"}], "blocked": []}), tags=tags, machine=m,
                                   roles={"b-1.0.tar.gz": "b"})
     assert {f["file"]: f["kind"] for f in data["files"]} == {"a-1.0-py3-none-any.whl": "wheel", "b-1.0.tar.gz": "sdist"}
     assert offline.read_manifest(tmp_path)["requests"] == ["a"]
     assert offline.sdist_for(tmp_path, data, "b", "1.0") == tmp_path / "b-1.0.tar.gz"
     # a second download into the same folder merges
-    data = offline.write_manifest(tmp_path, requests=["b"], plan={"packages": [{"name": "b"}], "blocked": []}, tags=tags, machine=m)
+    data = offline.write_manifest(tmp_path, requests=["b"], plan=Plan.from_dict({"packages": [{"name": "b"}], "blocked": []}), tags=tags, machine=m)
     assert data["requests"] == ["a", "b"] and [p["name"] for p in data["plan"]["packages"]] == ["a", "b"]
     assert offline.check_target(data, "3.12.3", "linux_x86_64") == []
     assert "Python 3.12" in offline.check_target(data, "3.11.7", "linux_x86_64")[0]
@@ -144,7 +145,7 @@ def this_machine():
 def test_download_then_offline_install(local_index, tmp_path, venv, clean_pip_env, monkeypatch):
     dest = tmp_path / "dl"
     log = RunLog(tmp_path / "download.log")
-    res = download(this_machine(), PLAN, ["srcpkg", "pkga"], dest, net=NetOptions(offline_dir=str(local_index)), log=log)
+    res = download(this_machine(), Plan.from_dict(PLAN), ["srcpkg", "pkga"], dest, net=NetOptions(offline_dir=str(local_index)), log=log)
     assert res.ok, [(w, r.output[-500:]) for w, r in res.failed]
     names = sorted(p.name for p in dest.iterdir())
     assert names == ["gpuready-offline.json", "pkga-1.0-py3-none-any.whl", "sdistonly-1.0.tar.gz", "srcpkg-1.0.tar.gz"]
@@ -177,7 +178,7 @@ def test_download_then_offline_install(local_index, tmp_path, venv, clean_pip_en
 
 def test_download_failure_is_reported(local_index, tmp_path):
     plan = {"packages": [{"name": "nothere", "version": "1.0", "install": ["pip", "install", "nothere==1.0"]}], "blocked": []}
-    res = download(this_machine(), plan, ["nothere"], tmp_path / "dl", net=NetOptions(offline_dir=str(local_index)),
+    res = download(this_machine(), Plan.from_dict(plan), ["nothere"], tmp_path / "dl", net=NetOptions(offline_dir=str(local_index)),
                    log=RunLog(tmp_path / "l.log"))
     assert not res.ok and res.failed[0][0] == "wheels: nothere"
     assert "No matching distribution" in res.failed[0][1].output
@@ -190,7 +191,7 @@ def test_offline_install_refuses_another_python(local_index, tmp_path, venv, cle
     dest = tmp_path / "dl"
     m = load_machine("h200-driver580")
     other = dataclasses.replace(m, python=dataclasses.replace(m.python, version="3.8.10"))
-    offline.write_manifest(dest if dest.mkdir() is None else dest, requests=["pkga"], plan=PLAN, tags=offline.target_tags(other), machine=other)
+    offline.write_manifest(dest if dest.mkdir() is None else dest, requests=["pkga"], plan=Plan.from_dict(PLAN), tags=offline.target_tags(other), machine=other)
     opts = InstallOptions(python=str(python_of(venv)), offline=dest, verify=False, installer="pip", progress=False)
     with pytest.raises(InstallError, match="Python 3.8"):
         run_install(["pkga"], opts, FakeUI())
@@ -204,7 +205,7 @@ def test_exclude_leaves_out_what_the_target_has(local_index, tmp_path):
     plan = {"packages": [{"name": "pkgb", "version": "1.0", "install": ["pip", "install", "--no-deps", "pkgb==1.0", "bigdep"]}],
             "blocked": []}
     make_wheel(local_index, "pkgb", "1.0")
-    res = download(this_machine(), plan, ["pkgb"], dest, net=NetOptions(offline_dir=str(local_index)), exclude=["BigDep"],
+    res = download(this_machine(), Plan.from_dict(plan), ["pkgb"], dest, net=NetOptions(offline_dir=str(local_index)), exclude=["BigDep"],
                    log=RunLog(tmp_path / "l.log"))
     assert res.ok
     assert sorted(p.name for p in dest.iterdir()) == sorted([mine.name, "pkgb-1.0-py3-none-any.whl", offline.MANIFEST])

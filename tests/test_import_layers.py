@@ -16,7 +16,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "gpuready"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("machine", "findings", "proc", "paths", "elf", "__init__"),
+    ("machine", "findings", "proc", "paths", "elf", "typed", "__init__"),
     ("knowledge",),
     ("indexconfig",),  # pip's, uv's, conda's index settings and the PyTorch mirror: read by plan, install, explain
     ("report",),

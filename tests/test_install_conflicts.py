@@ -16,6 +16,7 @@ from gpuready.install.executor import Installer, NetOptions
 from gpuready.install.steps import (
     built_wheel_steps, order_packages, package_step, removal_steps, request_key, select_packages, wheel_requirements,
 )
+from gpuready.plan.model import PackagePlan, Plan
 from gpuready.machine import Framework, FrameworkCopy
 from tests.conftest import load_machine
 from tests.test_install_support import make_wheel
@@ -32,12 +33,12 @@ def h200_env(extra_dists=(), sys_path=None) -> TargetEnv:
                      sys_path=tuple(sys_path or ("/usr/lib/python312.zip", SP)), dists=dists, platform="linux-x86_64")
 
 
-OPENCV = {"name": "opencv", "dist": "opencv-contrib-python-headless", "version": "4.14.0.94", "variant": "source", "gpu": True,
-          "install": ["gpuready", "build", "opencv", "--version", "4.14.0.94"], "build": {"cuda_arch_bin": ["9.0"]}}
-DLIB = {"name": "dlib", "dist": "dlib", "version": "20.0.1", "variant": "source", "gpu": True,
-        "install": ["gpuready", "build", "dlib", "--version", "20.0.1"], "build": {"cuda_arch_bin": ["9.0"]}}
-FACE = {"name": "face_recognition", "dist": "face_recognition", "version": "1.3.0", "variant": "noarch", "gpu": True,
-        "install": ["pip", "install", "--no-deps", "face_recognition==1.3.0", "face_recognition_models==0.3.0"]}
+OPENCV = PackagePlan.from_dict({"name": "opencv", "dist": "opencv-contrib-python-headless", "version": "4.14.0.94", "variant": "source", "gpu": True,
+          "install": ["gpuready", "build", "opencv", "--version", "4.14.0.94"], "build": {"cuda_arch_bin": ["9.0"]}})
+DLIB = PackagePlan.from_dict({"name": "dlib", "dist": "dlib", "version": "20.0.1", "variant": "source", "gpu": True,
+        "install": ["gpuready", "build", "dlib", "--version", "20.0.1"], "build": {"cuda_arch_bin": ["9.0"]}})
+FACE = PackagePlan.from_dict({"name": "face_recognition", "dist": "face_recognition", "version": "1.3.0", "variant": "noarch", "gpu": True,
+        "install": ["pip", "install", "--no-deps", "face_recognition==1.3.0", "face_recognition_models==0.3.0"]})
 
 
 def test_knowledge_loads_with_sources():
@@ -71,14 +72,14 @@ def test_cv2_provider_on_the_h200_is_uninstalled_first():
 
 def test_same_provider_is_not_a_conflict():
     machine = load_machine("h200-driver580")
-    headless = dict(OPENCV, dist="opencv-python-headless")
+    headless = dataclasses.replace(OPENCV, dist="opencv-python-headless")
     assert find_conflicts(h200_env(), machine, [headless]).removals == ()
 
 
 def test_plan_conflicts_are_honoured():
     machine = load_machine("h200-driver580")
-    pkg = {"name": "onnxruntime", "dist": "onnxruntime-gpu", "install": ["pip", "install", "onnxruntime-gpu"],
-           "conflicts": ["torch"]}
+    pkg = PackagePlan.from_dict({"name": "onnxruntime", "dist": "onnxruntime-gpu", "install": ["pip", "install", "onnxruntime-gpu"],
+           "conflicts": ["torch"]})
     c = find_conflicts(h200_env(), machine, [pkg])
     assert ("torch", "uninstall") in [(r.dist, r.how) for r in c.removals]
 
@@ -152,20 +153,21 @@ def test_request_keys_and_selection():
     assert request_key("cv2") == "opencv"
     assert request_key("opencv-python-headless>=4") == "opencv"
     assert request_key("Face-Recognition") == "face-recognition"
-    plan = {"packages": [DLIB, FACE, OPENCV, {"name": "numpy", "install": ["pip", "install", "numpy"], "requested": False}]}
-    names = [p["name"] for p in select_packages(plan, ["face_recognition"])]
+    numpy = PackagePlan.from_dict({"name": "numpy", "install": ["pip", "install", "numpy"], "requested": False})
+    plan = Plan(cuda=None, cudnn=None, packages=(DLIB, FACE, OPENCV, numpy), blocked=())
+    names = [p.name for p in select_packages(plan, ["face_recognition"])]
     assert names == ["face_recognition", "numpy"]
     assert len(select_packages(plan, [])) == 4
 
 
 def test_source_builds_go_first():
-    assert [p["name"] for p in order_packages([FACE, DLIB, OPENCV])] == ["dlib", "opencv", "face_recognition"]
+    assert [p.name for p in order_packages([FACE, DLIB, OPENCV])] == ["dlib", "opencv", "face_recognition"]
 
 
 def test_companion_added_once():
-    step = package_step({"name": "face_recognition", "install": ["pip", "install", "face_recognition==1.3.0"]}, PIP, NetOptions())
+    step = package_step(PackagePlan.from_dict({"name": "face_recognition", "install": ["pip", "install", "face_recognition==1.3.0"]}), PIP, NetOptions())
     assert step.command.argv[-1] == "setuptools<82"
-    step = package_step({"name": "face_recognition", "install": ["pip", "install", "face_recognition", "setuptools<81"]}, PIP, NetOptions())
+    step = package_step(PackagePlan.from_dict({"name": "face_recognition", "install": ["pip", "install", "face_recognition", "setuptools<81"]}), PIP, NetOptions())
     assert "setuptools<82" not in step.command.argv
 
 

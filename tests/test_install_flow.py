@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import gpuready.install.flow
+from gpuready.plan.model import Plan
 from gpuready.findings import Finding
 from gpuready.install import flow
 from gpuready.install.executor import NetOptions
@@ -155,7 +156,7 @@ def test_offline_build_sees_only_the_folder(venv, tmp_path, clean_pip_env, monke
 
     here = dataclasses.replace(machine, python=dataclasses.replace(machine.python, version="%d.%d.0" % sys.version_info[:2], platform_tag="linux_x86_64"))
     tags = off.target_tags(here)
-    off.write_manifest(folder, requests=["tinybuilt"], plan={"packages": [source_pkg()], "blocked": []}, tags=tags, machine=here)
+    off.write_manifest(folder, requests=["tinybuilt"], plan=Plan.from_dict({"packages": [source_pkg()], "blocked": []}), tags=tags, machine=here)
     rep = run_install(["tinybuilt"], opts(py, offline=folder), FakeUI())
     assert rep.status == "installed", (rep.error, rep.causes)
     assert seen["sdist"] == folder / "tinybuilt-1.0.tar.gz"
@@ -254,7 +255,7 @@ def test_plan_file_errors(tmp_path):
     with pytest.raises(InstallError, match="not a gpuready plan"):
         load_plan_file(bad)
     bad.write_text(json.dumps({"plan": {"packages": [{"name": "x", "install": ["pip", "install", "x"]}]}}))
-    assert load_plan_file(bad)["packages"][0]["name"] == "x"
+    assert load_plan_file(bad).packages[0].name == "x"
     with pytest.raises(InstallError, match="cannot read"):
         load_plan_file(tmp_path / "missing.json")
 

@@ -236,7 +236,7 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     """
     from gpuready.options import get_machine
     from gpuready.install.download import download as do_download
-    from gpuready.install.flow import InstallError, explain_output, load_plan_file, make_plan_dict, mirror_hint, network_first
+    from gpuready.install.flow import InstallError, explain_output, load_plan_file, make_install_plan, mirror_hint, network_first
     from gpuready.install.offline import OfflineError
     from gpuready.install.progress import ProgressView
     from gpuready.install.runlog import RunLog
@@ -251,16 +251,16 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
         raise BadInput(f"{dest}: cannot create this folder ({exc.strerror or exc})") from None
     machine = get_machine(machine_file, python)
     try:
-        plan = load_plan_file(plan_file) if plan_file is not None else make_plan_dict(machine, packages, net)
+        plan = load_plan_file(plan_file) if plan_file is not None else make_install_plan(machine, packages, net)
     except InstallError as exc:
         raise BadInput(str(exc)) from None
     out = console(stderr=as_json)
     err = console(stderr=True)
-    if plan.get("blocked"):
-        for b in plan["blocked"]:
-            out.print(f"✗ {b.get('package')}: {b.get('blocking')}", markup=False)
-            if b.get("fix"):
-                out.print(f"  fix: {b['fix']}", markup=False)
+    if plan.blocked:
+        for b in plan.blocked:
+            out.print(f"✗ {b.package}: {b.blocking}", markup=False)
+            if b.fix:
+                out.print(f"  fix: {b.fix}", markup=False)
     log = RunLog.new("download")
     if not quiet:
         err.print(f"log: {log.path}", markup=False, style="dim")
@@ -286,11 +286,11 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
         hints.append(mirror_hint(f"{d.name} came at {d.kbps:.0f} kB/s"))
     log.close()
     if as_json:
-        click.echo(json.dumps({"ok": result.ok and not plan.get("blocked"), "folder": str(dest), "manifest": result.manifest,
+        click.echo(json.dumps({"ok": result.ok and not plan.blocked, "folder": str(dest), "manifest": result.manifest,
                                "failed": [w for w, _ in result.failed], "causes": causes, "hints": hints, "log": str(log.path)},
                               indent=2, default=str))
     else:
         from gpuready.install.render import show_download
 
         show_download(out, result, hints, causes, str(log.path))
-    sys.exit(0 if result.ok and not plan.get("blocked") else 1)
+    sys.exit(0 if result.ok and not plan.blocked else 1)

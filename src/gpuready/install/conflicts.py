@@ -30,6 +30,7 @@ from gpuready.install.envinfo import Dist, TargetEnv, _same
 from gpuready.install.knowledge import canonical
 from gpuready.knowledge import frameworks
 from gpuready.machine import Machine
+from gpuready.plan.model import PackagePlan
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def _copy_removal(env: TargetEnv, module: str, copy_path: str, reason: str, sour
     return Removal(module, owner.name if owner else "", owner.version if owner else "", location, "files", reason, source, _bare_paths(copy_path, module))
 
 
-def find_conflicts(env: TargetEnv, machine: Machine | None, packages: Sequence[dict]) -> Conflicts:
+def find_conflicts(env: TargetEnv, machine: Machine | None, packages: Sequence[PackagePlan]) -> Conflicts:
     """What must be removed before `packages` (plan entries) are installed into `env`."""
     removals: list[Removal] = []
     notes: list[str] = []
@@ -171,15 +172,15 @@ def find_conflicts(env: TargetEnv, machine: Machine | None, packages: Sequence[d
             seen.add(key)
             removals.append(r)
 
-    planned = {canonical(p.get("dist") or p["name"]) for p in packages}
+    planned = {canonical(p.dist_name) for p in packages}
     for pkg in packages:
-        dist = pkg.get("dist") or pkg["name"]
+        dist = pkg.dist_name
         # 1. the plan's own list of distributions to uninstall first
-        for other in pkg.get("conflicts") or ():
+        for other in pkg.conflicts:
             for d in env.installed(other):
                 if any(_same(d.location, x) for x in env.install_dirs):
                     add(Removal(module_of(other), d.name, d.version, d.location, "uninstall",
-                                f"the plan replaces it with {dist}", pkg.get("source", "")))
+                                f"the plan replaces it with {dist}", pkg.source))
         # 2. competing distributions of the same module
         group = knowledge.competing_group(dist)
         if group is not None:

@@ -40,6 +40,7 @@ from gpuready.install.progress import Download, OutputParser, ProgressView
 from gpuready.install.runlog import RunLog
 from gpuready.install.runner import run_step
 from gpuready.machine import Machine
+from gpuready.plan.model import Plan
 from gpuready.proc import Result
 
 _NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9_.\-]+)")
@@ -57,11 +58,6 @@ class DownloadResult:
     failed: list[tuple[str, Result]] = field(default_factory=list)
     slow: list[Download] = field(default_factory=list)
     steps: list[tuple[str, Result]] = field(default_factory=list)
-
-
-def is_source(pkg: dict) -> bool:
-    argv = pkg.get("install") or []
-    return pkg.get("variant") == "source" or bool(argv and argv[0] == "gpuready")
 
 
 # --- reading sdists ----------------------------------------------------------------------------
@@ -176,7 +172,7 @@ def _pip_download(args: Sequence[str], dest: Path, net: NetOptions) -> Command:
 
 def download(
     machine: Machine,
-    plan: dict,
+    plan: Plan,
     requests: Sequence[str],
     dest: Path,
     *,
@@ -200,12 +196,12 @@ def download(
     result = DownloadResult(ok=True, folder=dest)
     roles: dict[str, str] = {}
     stubs = Path(tempfile.mkdtemp(prefix="gpuready-stubs-"))
-    packages = [p for p in plan.get("packages", []) if p.get("install")]
+    packages = [p for p in plan.packages if p.install]
     binary_only = tags.pip_args()
     jobs: list[tuple[str, list[str]]] = []  # (what, pip download args)
-    source_pkgs = [p for p in packages if is_source(p)]
+    source_pkgs = [p for p in packages if p.is_source]
     extra_sdists: list[str] = []
-    planned_steps = len(source_pkgs) * (2 if build_deps else 1) + len([p for p in packages if not is_source(p)])
+    planned_steps = len(source_pkgs) * (2 if build_deps else 1) + len([p for p in packages if not p.is_source])
 
     def run(what: str, args: list[str]) -> tuple[Result, list[Path]]:
         before = {p.name for p in dest.iterdir()}
@@ -226,8 +222,8 @@ def download(
 
     # 1. sdists of the packages built on the target
     for pkg in source_pkgs:
-        dist = pkg.get("dist") or pkg["name"]
-        version = pkg.get("version")
+        dist = pkg.dist_name
+        version = pkg.version
         spec = f"{dist}=={version}" if version else dist
         res, new = run(f"sdist: {dist}", apply_network(["--no-deps", "--no-binary", dist, spec], net))
         if not res.ok:
@@ -242,26 +238,26 @@ def download(
         name, ver, requires = sdist_metadata(sdist)
         stub_wheel(stubs, name or dist, ver or version or "0", requires)
         if build_deps:
-            breq = build_requires(sdist) + toolkit_requirements(pkg.get("build"))
+            breq = build_requires(sdist) + toolkit_requirements(pkg.build)
             jobs.append((f"build requirements: {dist}", breq))
     # 2. wheels of the binary packages (dependencies included), grouped by their index options
     for pkg in packages:
-        if is_source(pkg):
+        if pkg.is_source:
             continue
         try:
-            _, args = split_pip_argv(pkg["install"])
+            _, args = split_pip_argv(list(pkg.install))
         except ValueError as exc:
-            result.failed.append((pkg["name"], Result((), None, start_error=str(exc))))
+            result.failed.append((pkg.name, Result((), None, start_error=str(exc))))
             continue
         reqs = requirements_of(args)
-        for extra in knowledge.companions_for(pkg["name"]):
+        for extra in knowledge.companions_for(pkg.name):
             if not any(canonical(re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0]) == canonical(re.split(r"[<>=!~\[; ]", extra, maxsplit=1)[0]) for r in reqs):
                 args = [*args, extra]
         keep = [a for a in args if a not in ("--upgrade", "-U", "--force-reinstall", "--no-build-isolation", "--user")]
         keep = [a for a in keep if a not in reqs or canonical(re.split(r"[<>=!~\[; @]", a, maxsplit=1)[0]) not in skip]
         if not requirements_of(keep):
             continue
-        jobs.append((f"wheels: {pkg['name']}", keep))
+        jobs.append((f"wheels: {pkg.name}", keep))
     for what, args in jobs:
         if not requirements_of(args):
             continue  # an sdist with no build requirements (an in-tree backend)

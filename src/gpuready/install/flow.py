@@ -34,13 +34,14 @@ from gpuready.install.progress import OutputParser, ProgressView
 from gpuready.install.runlog import RunLog
 from gpuready.install.runner import run_step
 from gpuready.install.steps import (
-    Step, build_step, built_wheel_steps, is_source, order_packages, package_step, removal_steps, select_packages,
+    Step, build_step, built_wheel_steps, order_packages, package_step, removal_steps, select_packages,
 )
 from gpuready.install.transaction import (
     EnvLock, LockBusy, Transaction, interrupts_raise, recover, txn_base,
 )
 from gpuready.machine import Machine
 from gpuready.plan import make_plan
+from gpuready.plan.model import PackagePlan, Plan, PlanFormatError
 from gpuready.probe import probe_machine
 from gpuready.proc import Result
 from gpuready.verify import verify_findings
@@ -77,7 +78,7 @@ class InstallReport:
     target: str = ""
     installer: str = ""
     log: str = ""
-    plan: dict = field(default_factory=dict)
+    plan: Plan | None = None
     packages: list[str] = field(default_factory=list)
     steps: list[dict] = field(default_factory=list)
     builds: list[dict] = field(default_factory=list)
@@ -101,6 +102,7 @@ class InstallReport:
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
         d["ok"] = self.ok
+        d["plan"] = self.plan.to_dict() if self.plan is not None else {}
         d["changes"] = [{"name": n, "before": a, "after": b} for n, a, b in self.changes]
         return d
 
@@ -127,7 +129,7 @@ class VerifyFailed(Exception):
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def load_plan_file(path: Path) -> dict:
+def load_plan_file(path: Path) -> Plan:
     import json
 
     try:
@@ -136,14 +138,10 @@ def load_plan_file(path: Path) -> dict:
         raise InstallError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise InstallError(f"{path}: not valid JSON ({exc})") from None
-    if isinstance(data, dict) and isinstance(data.get("plan"), dict):
-        data = data["plan"]
-    if not isinstance(data, dict) or not isinstance(data.get("packages"), list):
-        raise InstallError(f"{path}: not a gpuready plan (write one with `gpuready plan PKG... --json`)")
-    for i, p in enumerate(data["packages"]):
-        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or not isinstance(p.get("install", []), list):
-            raise InstallError(f"{path}: packages[{i}] is not a plan package (needs name and install)")
-    return data
+    try:
+        return Plan.from_dict(data, where=str(path))
+    except PlanFormatError as exc:
+        raise InstallError(str(exc)) from None
 
 
 def _torch_mirror_setting() -> str:
@@ -152,14 +150,14 @@ def _torch_mirror_setting() -> str:
     return settings.get("torch-mirror")[0]
 
 
-def make_plan_dict(machine: Machine, requests: Sequence[str], net: NetOptions) -> dict:
+def make_install_plan(machine: Machine, requests: Sequence[str], net: NetOptions) -> Plan:
     try:
         # the torch-mirror setting is read by the plan itself (and named as its origin there)
         mirror = net.mirror if net.mirror and net.mirror != _torch_mirror_setting() else None
         plan = make_plan(machine, list(requests), index_url=net.index_url or None, mirror=mirror)
     except ValueError as exc:  # RequestError and friends: bad input
         raise InstallError(str(exc)) from None
-    return plan.to_dict()
+    return plan
 
 
 def explain_output(text: str, machine: Machine | None, stage: str, package: str | None = None) -> list[dict]:
@@ -225,11 +223,11 @@ def _cause_dict(cause: Cause) -> dict:
             "fix": cause.fix}
 
 
-def verify_names(pkgs: Sequence[dict]) -> list[str]:
+def verify_names(pkgs: Sequence[PackagePlan]) -> list[str]:
     """Import names of the planned packages that verify knows (torch, dlib, cv2, face_recognition ...)."""
     out = []
     for p in pkgs:
-        mod = module_of(p.get("dist") or p["name"])
+        mod = module_of(p.dist_name)
         if mod in verify_specs() and mod not in out:
             out.append(mod)
     return out
@@ -315,30 +313,33 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     if opts.plan_file is not None:
         plan = load_plan_file(opts.plan_file)
     elif manifest is not None:
-        plan = manifest.get("plan") or {}
+        try:
+            plan = Plan.from_dict(manifest.get("plan") or {"packages": []}, where=f"{opts.offline} manifest")
+        except PlanFormatError as exc:
+            raise InstallError(str(exc)) from None
         problems = offline.check_target(manifest, machine.python.version, machine.python.platform_tag)
         if problems:
             raise InstallError(f"--offline {opts.offline}: " + "; ".join(problems))
     else:
         if not requests:
             raise InstallError("name at least one package (or pass --plan FILE / --offline DIR)")
-        plan = make_plan_dict(machine, requests, net)
+        plan = make_install_plan(machine, requests, net)
     rep.plan = plan
     pkgs = order_packages(select_packages(plan, requests))
-    rep.packages = [p.get("label") or p["name"] for p in pkgs]
-    wanted = {p["name"] for p in pkgs}
-    blocked = [b for b in plan.get("blocked", []) if not requests or b.get("package") in wanted or _req_matches(b.get("package", ""), requests)]
+    rep.packages = [p.label or p.name for p in pkgs]
+    wanted = {p.name for p in pkgs}
+    blocked = [b for b in plan.blocked if not requests or b.package in wanted or _req_matches(b.package, requests)]
     if blocked:
         rep.status = "blocked"
         for b in blocked:
-            rep.causes.append({"label": b.get("label") or "other", "explanation": f"{b.get('package')}: {b.get('blocking')}",
-                               "evidence": [], "fix": b.get("fix", "")})
+            rep.causes.append({"label": b.label or "other", "explanation": f"{b.package}: {b.blocking}",
+                               "evidence": [], "fix": b.fix})
         ui.show_plan(rep, [], Conflicts(()))
         return rep
     if not pkgs:
         if requests and manifest is not None:
             raise InstallError(f"--offline {opts.offline}: its plan has none of {', '.join(requests)} "
-                               f"(it has {', '.join(p['name'] for p in plan.get('packages', [])) or 'nothing'})")
+                               f"(it has {', '.join(p.name for p in plan.packages) or 'nothing'})")
         rep.status = "nothing"
         ui.show_plan(rep, [], Conflicts(()))
         return rep
@@ -366,21 +367,21 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
 
     sdists: dict[str, Path | None] = {}
     for p in pkgs:
-        if is_source(p) and opts.offline is not None and manifest is not None:
-            sdists[p["name"]] = offline.sdist_for(opts.offline, manifest, p.get("dist") or p["name"], p.get("version"))
+        if p.is_source and opts.offline is not None and manifest is not None:
+            sdists[p.name] = offline.sdist_for(opts.offline, manifest, p.dist_name, p.version)
     planned: list[Step] = []
     if create:
         planned.append(Step("venv", f"create the virtual environment {opts.venv}", "", venv_command(str(opts.venv), base_python, installer)))
-    planned += [build_step(p, opts.cuda_archs, sdists.get(p["name"])) for p in pkgs if is_source(p)]
+    planned += [build_step(p, opts.cuda_archs, sdists.get(p.name)) for p in pkgs if p.is_source]
     planned += removal_steps(conflicts, installer)
     for p in pkgs:
-        if is_source(p):
+        if p.is_source:
             planned += built_wheel_steps(p, None, env or _fake_env(target, machine), installer, net)
         else:
             try:
                 planned.append(package_step(p, installer, net))
             except ExecutorError as exc:
-                raise InstallError(f"plan package {p['name']}: {exc}") from None
+                raise InstallError(f"plan package {p.name}: {exc}") from None
     rep.steps = [{"kind": s.kind, "title": s.title, "command": s.display()} for s in planned]
     ui.show_plan(rep, planned, conflicts)
     if opts.dry_run:
@@ -398,13 +399,13 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     # builds (nothing in the environment changes yet)
     built: dict[str, Path] = {}
     for p in pkgs:
-        if not is_source(p):
+        if not p.is_source:
             continue
-        ok, wheel = _build(p, opts, machine, target if not create else base_python, sdists.get(p["name"]), ui, log, rep)
+        ok, wheel = _build(p, opts, machine, target if not create else base_python, sdists.get(p.name), ui, log, rep)
         if not ok:
             rep.status = "failed"
             return rep
-        built[p["name"]] = wheel
+        built[p.name] = wheel
 
     # the transaction
     created_venv = ""
@@ -427,7 +428,7 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     assert env is not None
     steps: list[Step] = removal_steps(conflicts, installer)
     for p in pkgs:
-        steps += built_wheel_steps(p, built[p["name"]], env, installer, net) if is_source(p) else [package_step(p, installer, net)]
+        steps += built_wheel_steps(p, built[p.name], env, installer, net) if p.is_source else [package_step(p, installer, net)]
     rep.steps = ([rep.steps[0]] if create else []) + [{"kind": s.kind, "title": s.title, "command": s.display()} for s in steps]
     offset = 1 if create else 0
     base = txn_base(env)
@@ -463,24 +464,24 @@ def _fake_env(target: str, machine: Machine) -> TargetEnv:
                      platform=py.platform_tag.replace("_", "-", 1))
 
 
-def _build(pkg: dict, opts: InstallOptions, machine: Machine, python: str, sdist: Path | None, ui: UI, log: RunLog,
+def _build(pkg: PackagePlan, opts: InstallOptions, machine: Machine, python: str, sdist: Path | None, ui: UI, log: RunLog,
            rep: InstallReport) -> tuple[bool, Path | None]:
-    name = pkg["name"]
-    entry: dict[str, Any] = {"package": name, "version": pkg.get("version")}
+    name = pkg.name
+    entry: dict[str, Any] = {"package": name, "version": pkg.version}
     rep.builds.append(entry)
     if opts.offline is not None and sdist is None:
-        entry.update(ok=False, problems=[f"no {pkg.get('dist') or name} sdist in {opts.offline}"])
+        entry.update(ok=False, problems=[f"no {pkg.dist_name} sdist in {opts.offline}"])
         rep.failed_step = f"build {name}"
         rep.causes.append({"label": "no_matching_distribution", "explanation": f"the offline folder has no source of {name}",
                            "evidence": [], "fix": f"gpuready download {name} --machine FILE -d {opts.offline} on a machine with network"})
         return False, None
-    build = pkg.get("build") or {}
+    build = pkg.build or {}
     archs = list(opts.cuda_archs or build.get("cuda_arch_bin") or []) or None
-    log.section(f"build {name} {pkg.get('version') or ''} (gpuready build; its own log is kept too)")
-    ui.message(f"Building {pkg.get('dist') or name} {pkg.get('version') or ''} from source (this can take minutes; a cached wheel is reused)")
+    log.section(f"build {name} {pkg.version or ''} (gpuready build; its own log is kept too)")
+    ui.message(f"Building {pkg.dist_name} {pkg.version or ''} from source (this can take minutes; a cached wheel is reused)")
     pip_args = ("--no-index", "--find-links", str(opts.offline.resolve())) if opts.offline is not None else ()
     with offline_env(opts.offline.resolve() if opts.offline is not None else None):
-        res = build_wheel(machine, name, version=pkg.get("version"), sdist=sdist, cuda_archs=archs, python=python,
+        res = build_wheel(machine, name, version=pkg.version, sdist=sdist, cuda_archs=archs, python=python,
                           jobs=opts.jobs, progress=opts.progress, use_cache=opts.use_cache, pip_args=pip_args)
     wheel = res.wheel
     entry.update(ok=res.ok, wheel=str(wheel) if wheel else "", cached=res.cached, seconds=round(res.seconds, 1),
@@ -488,7 +489,7 @@ def _build(pkg: dict, opts: InstallOptions, machine: Machine, python: str, sdist
     log.write(f"build {name}: ok={res.ok} wheel={wheel} cached={entry['cached']} cuda_enabled={entry['cuda_enabled']} "
               f"seconds={entry['seconds']} log={entry['log']}")
     failed = not res.ok or wheel is None
-    if not failed and pkg.get("gpu") and entry["cuda_enabled"] is False:
+    if not failed and pkg.gpu and entry["cuda_enabled"] is False:
         failed = True
         entry["problems"].append("the build finished without CUDA: installing it would give a CPU-only module")
     if failed:
@@ -511,7 +512,7 @@ def _build(pkg: dict, opts: InstallOptions, machine: Machine, python: str, sdist
     return True, wheel
 
 
-def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[dict], opts: InstallOptions, machine: Machine,
+def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[PackagePlan], opts: InstallOptions, machine: Machine,
            installer: Installer, target: str, ui: UI, view: ProgressView, log: RunLog, rep: InstallReport) -> InstallReport:
     failure: StepFailed | None = None
     verify_problems: list[str] = []
@@ -550,7 +551,7 @@ def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[dict
                     ui.message(f"Verifying {', '.join(names)} on this machine (a real workload in a child process) ...")
                     found = run_verify(target, names, opts.timeout)
                     rep.verify = [dict(f.to_dict(), framework=n) for n, fs in found.items() for f in fs]
-                    gpu = {module_of(p.get("dist") or p["name"]) for p in pkgs if p.get("gpu")}
+                    gpu = {module_of(p.dist_name) for p in pkgs if p.gpu}
                     verify_problems = judge_verify(found, gpu)
                     if verify_problems and not opts.keep_on_verify_failure:
                         raise VerifyFailed("; ".join(verify_problems))

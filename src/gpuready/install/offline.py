@@ -27,6 +27,7 @@ from pathlib import Path
 from gpuready import __version__
 from gpuready.install import knowledge
 from gpuready.machine import Machine
+from gpuready.plan.model import Plan, PlanFormatError
 
 MANIFEST = "gpuready-offline.json"
 SCHEMA = "gpuready.offline"
@@ -120,7 +121,7 @@ def file_kind(name: str) -> str:
     return "other"
 
 
-def write_manifest(folder: Path, *, requests: list[str], plan: dict, tags: TargetTags, machine: Machine,
+def write_manifest(folder: Path, *, requests: list[str], plan: Plan, tags: TargetTags, machine: Machine,
                    roles: dict[str, str] | None = None) -> dict:
     """Write (or merge into) DIR/gpuready-offline.json; every file in DIR is listed with its sha256."""
     roles = roles or {}
@@ -136,7 +137,7 @@ def write_manifest(folder: Path, *, requests: list[str], plan: dict, tags: Targe
             f"{folder} already holds files for {old['target'].get('abi')} (this download is for {tags.abi}): use another folder"
         )
     merged_requests = list(dict.fromkeys([*(old.get("requests") or []), *requests]))
-    merged_plan = merge_plans(old.get("plan") or {}, plan)
+    merged_plan = merge_plans(_old_plan(old, folder), plan)
     old_roles = {f["file"]: f.get("for", "") for f in old.get("files", []) if isinstance(f, dict) and "file" in f}
     files = []
     for p in sorted(folder.iterdir()):
@@ -153,7 +154,7 @@ def write_manifest(folder: Path, *, requests: list[str], plan: dict, tags: Targe
         "gpuready_version": __version__,
         "requests": merged_requests,
         "target": {**tags.to_dict(), "machine": machine.hostname or machine.description, "os": machine.os.distro or machine.os.system},
-        "plan": merged_plan,
+        "plan": merged_plan.to_dict(),
         "files": files,
     }
     tmp = path.with_suffix(".tmp")
@@ -162,17 +163,24 @@ def write_manifest(folder: Path, *, requests: list[str], plan: dict, tags: Targe
     return data
 
 
-def merge_plans(old: dict, new: dict) -> dict:
+def _old_plan(old: dict, folder: Path) -> Plan | None:
+    """The plan an existing manifest recorded; None when there is none (or one this gpuready cannot read:
+    the new download's plan then stands alone)."""
+    if not old.get("plan"):
+        return None
+    try:
+        return Plan.from_dict(old["plan"], where=f"{folder / MANIFEST}")
+    except PlanFormatError:
+        return None
+
+
+def merge_plans(old: Plan | None, new: Plan) -> Plan:
     """The union of two plans' packages (the newer entry wins for a package in both)."""
-    if not old:
+    if old is None:
         return new
-    by_name = {p["name"]: p for p in old.get("packages", [])}
-    for p in new.get("packages", []):
-        by_name[p["name"]] = p
-    out = dict(new)
-    out["packages"] = list(by_name.values())
-    out["blocked"] = list(new.get("blocked", []))
-    return out
+    by_name = {p.name: p for p in old.packages}
+    by_name.update((p.name, p) for p in new.packages)
+    return new.with_packages(tuple(by_name.values()))
 
 
 def read_manifest(folder: Path, *, check: bool = True) -> dict:

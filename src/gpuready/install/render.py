@@ -15,34 +15,35 @@ from rich.text import Text
 
 from gpuready.install.conflicts import Conflicts
 from gpuready.install.flow import InstallReport
-from gpuready.install.steps import Step, is_source
+from gpuready.install.steps import Step
+from gpuready.plan.model import PackagePlan
 
 OK, BAD, WARN = "green", "bold red", "yellow"
 
 
-def plan_table(packages: Sequence[dict]) -> Table:
+def plan_table(packages: Sequence[PackagePlan]) -> Table:
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     for col in ("package", "version", "variant", "GPU", "how"):
         table.add_column(col)
     for p in packages:
-        how = "source build (gpuready build)" if is_source(p) else ("from " + p["index_url"] if p.get("index_url") else "wheel")
-        table.add_row(p.get("dist") or p["name"], str(p.get("version") or ""), str(p.get("variant") or ""),
-                      "yes" if p.get("gpu") else "no", how)
+        how = "source build (gpuready build)" if p.is_source else ("from " + p.index_url if p.index_url else "wheel")
+        table.add_row(p.dist_name, str(p.version or ""), p.variant, "yes" if p.gpu else "no", how)
     return table
 
 
 def show_plan(con: Console, rep: InstallReport, steps: Sequence[Step], conflicts: Conflicts, *, dry_run: bool) -> None:
     con.print(Text(f"Target: {rep.target}" + (f"  (installer: {rep.installer})" if rep.installer else ""), style="bold"))
-    pkgs = [p for p in rep.plan.get("packages", []) if (p.get("label") or p["name"]) in rep.packages]
+    plan_packages = rep.plan.packages if rep.plan is not None else ()
+    pkgs = [p for p in plan_packages if (p.label or p.name) in rep.packages]
     if pkgs:
         con.print(plan_table(pkgs))
         for p in pkgs:
-            for reason in (p.get("reasons") or [])[-2:]:
-                con.print(Text(f"  {p['name']}: {reason}", style="dim"))
-    for b in rep.plan.get("blocked", []):
-        con.print(Text(f"✗ {b.get('package')}: {b.get('blocking')}", style=BAD))
-        if b.get("fix"):
-            con.print(Text(f"  fix: {b['fix']}", style="bold"))
+            for reason in p.reasons[-2:]:
+                con.print(Text(f"  {p.name}: {reason}", style="dim"))
+    for b in rep.plan.blocked if rep.plan is not None else ():
+        con.print(Text(f"✗ {b.package}: {b.blocking}", style=BAD))
+        if b.fix:
+            con.print(Text(f"  fix: {b.fix}", style="bold"))
     for r in conflicts.removals:
         con.print(Text(f"! will remove {r.describe()}: {r.reason}", style=WARN))
     for n in conflicts.notes:

@@ -25,6 +25,7 @@ from gpuready.install.conflicts import Conflicts, Removal
 from gpuready.install.envinfo import TargetEnv
 from gpuready.install.executor import Command, Installer, NetOptions, requirements_of, split_pip_argv
 from gpuready.install.knowledge import canonical
+from gpuready.plan.model import PackagePlan, Plan
 from gpuready.plan.requests import ALIASES
 
 
@@ -35,7 +36,7 @@ class Step:
     package: str = ""
     command: Command | None = None
     removal: Removal | None = None
-    pkg: dict | None = None
+    pkg: PackagePlan | None = None
 
     def display(self) -> str:
         if self.command is not None:
@@ -45,11 +46,6 @@ class Step:
         return self.title
 
 
-def is_source(pkg: dict) -> bool:
-    argv = pkg.get("install") or []
-    return pkg.get("variant") == "source" or bool(argv and argv[0] == "gpuready")
-
-
 def request_key(text: str) -> str:
     """The plan package a user's request names: "opencv-python-headless>=4" -> "opencv", "cv2" -> "opencv"."""
     name = canonical(re.split(r"[<>=!~\[; @]", text.strip(), maxsplit=1)[0])
@@ -57,33 +53,30 @@ def request_key(text: str) -> str:
     return canonical(aliases.get(name, name))
 
 
-def select_packages(plan: dict, requests: Sequence[str]) -> list[dict]:
+def select_packages(plan: Plan, requests: Sequence[str]) -> list[PackagePlan]:
     """The plan's packages that a request names, plus the ones added for them; all when no requests."""
-    pkgs = [p for p in plan.get("packages", []) if p.get("install")]
+    pkgs = [p for p in plan.packages if p.install]
     if not requests:
         return pkgs
     keys = {request_key(r) for r in requests}
-    return [
-        p for p in pkgs
-        if request_key(p["name"]) in keys or canonical(p.get("dist") or "") in keys or p.get("requested") is False
-    ]
+    return [p for p in pkgs if request_key(p.name) in keys or canonical(p.dist) in keys or not p.requested]
 
 
-def order_packages(pkgs: Sequence[dict]) -> list[dict]:
-    return [p for p in pkgs if is_source(p)] + [p for p in pkgs if not is_source(p)]
+def order_packages(pkgs: Sequence[PackagePlan]) -> list[PackagePlan]:
+    return [p for p in pkgs if p.is_source] + [p for p in pkgs if not p.is_source]
 
 
-def build_step(pkg: dict, cuda_archs: Sequence[str] | None = None, sdist: Path | None = None) -> Step:
-    build = pkg.get("build") or {}
-    argv = ["gpuready", "build", pkg["name"]]
-    if pkg.get("version"):
-        argv += ["--version", str(pkg["version"])]
+def build_step(pkg: PackagePlan, cuda_archs: Sequence[str] | None = None, sdist: Path | None = None) -> Step:
+    build = pkg.build or {}
+    argv = ["gpuready", "build", pkg.name]
+    if pkg.version:
+        argv += ["--version", str(pkg.version)]
     archs = list(cuda_archs or build.get("cuda_arch_bin") or [])
     if archs:
         argv += ["--cuda-arch", ",".join(archs)]
     if sdist is not None:
         argv += ["--sdist", str(sdist)]
-    return Step("build", f"build {pkg.get('dist') or pkg['name']} {pkg.get('version') or ''}".strip(), pkg["name"], Command(tuple(argv)), pkg=pkg)
+    return Step("build", f"build {pkg.dist_name} {pkg.version or ''}".strip(), pkg.name, Command(tuple(argv)), pkg=pkg)
 
 
 def removal_steps(conflicts: Conflicts, installer: Installer) -> list[Step]:
@@ -149,28 +142,28 @@ def wheel_requirements(wheel: Path, env: TargetEnv) -> list[str]:
     return out
 
 
-def built_wheel_steps(pkg: dict, wheel: Path | None, env: TargetEnv, installer: Installer, net: NetOptions) -> list[Step]:
+def built_wheel_steps(pkg: PackagePlan, wheel: Path | None, env: TargetEnv, installer: Installer, net: NetOptions) -> list[Step]:
     """Install a built wheel: its dependencies (normal resolution), then the wheel itself, forced."""
-    name = pkg.get("dist") or pkg["name"]
+    name = pkg.dist_name
     target = str(wheel) if wheel is not None else f"<the {name} wheel gpuready build makes>"
     steps: list[Step] = []
     deps = wheel_requirements(wheel, env) if wheel is not None else []
     if deps:
-        steps.append(Step("install", f"dependencies of {name}", pkg["name"], installer.install(deps, net), pkg=pkg))
-    steps.append(Step("install", f"install the built {name} {pkg.get('version') or ''}".strip(), pkg["name"],
+        steps.append(Step("install", f"dependencies of {name}", pkg.name, installer.install(deps, net), pkg=pkg))
+    steps.append(Step("install", f"install the built {name} {pkg.version or ''}".strip(), pkg.name,
                       installer.install(["--force-reinstall", "--no-deps", target], net), pkg=pkg))
     return steps
 
 
-def package_step(pkg: dict, installer: Installer, net: NetOptions) -> Step:
+def package_step(pkg: PackagePlan, installer: Installer, net: NetOptions) -> Step:
     """The plan's own command for a binary package, through uv or pip, with companions added."""
-    verb, args = split_pip_argv(pkg["install"])
+    verb, args = split_pip_argv(list(pkg.install))
     reqs = requirements_of(args)
     names = {canonical(re.split(r"[<>=!~\[; @]", r, maxsplit=1)[0]) for r in reqs}
-    for extra in knowledge.companions_for(pkg["name"]):
+    for extra in knowledge.companions_for(pkg.name):
         if canonical(re.split(r"[<>=!~\[; @]", extra, maxsplit=1)[0]) not in names:
             args = [*args, extra]
     if verb == "uninstall":
-        return Step("uninstall", f"uninstall {' '.join(reqs)}", pkg["name"], installer.uninstall([a for a in args if not a.startswith("-")]), pkg=pkg)
-    label = pkg.get("label") or f"{pkg.get('dist') or pkg['name']} {pkg.get('version') or ''}".strip()
-    return Step("install", f"install {label}", pkg["name"], installer.install(args, net), pkg=pkg)
+        return Step("uninstall", f"uninstall {' '.join(reqs)}", pkg.name, installer.uninstall([a for a in args if not a.startswith("-")]), pkg=pkg)
+    label = pkg.label or f"{pkg.dist_name} {pkg.version or ''}".strip()
+    return Step("install", f"install {label}", pkg.name, installer.install(args, net), pkg=pkg)

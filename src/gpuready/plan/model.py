@@ -1,15 +1,27 @@
 """The plan as data: what `gpuready plan` prints, `--json` dumps, and the install stage executes.
 
-`Plan.to_dict()` is a contract (see docs/plan.md): `cuda`, `cudnn`, `packages[*]` with name, version,
-variant, gpu, index_url, install (an argv list starting with "pip", "install" so the install stage
-can swap in `uv pip`), build and reasons, and `blocked` with what blocks and the smallest fix.
-Extra keys may be added; none of these may change meaning.
+`Plan.to_dict()` is a contract (see docs/plan.md and docs/schemas/plan.schema.json): `schema` and
+`schema_version`, `cuda`, `cudnn`, `packages[*]` with name, version, variant, gpu, index_url, install
+(an argv list starting with "pip", "install" so the install stage can swap in `uv pip`), build and
+reasons, and `blocked` with what blocks and the smallest fix. Extra keys may be added; none of these
+may change meaning. `Plan.from_dict` reads it back (a plan file, the offline manifest's plan) with
+every field checked, so the install stage works on the typed Plan, never on a dict by string key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+
+from gpuready.typed import decode, encode
+
+SCHEMA_ID = "gpuready.plan"
+SCHEMA_VERSION = 1
+
+
+class PlanFormatError(ValueError):
+    """A plan file (or a manifest's plan) that is not a gpuready plan or not of a version we read."""
 
 
 @dataclass
@@ -26,11 +38,11 @@ class SourceContext:
 @dataclass(frozen=True)
 class PackagePlan:
     name: str
-    version: str | None
-    variant: str  # "cu126", "cpu", "cuda12", "and-cuda", "cuda12x", "gpu", "source", "noarch", "none"
-    gpu: bool
-    install: tuple[str, ...]
-    reasons: tuple[str, ...]
+    version: str | None = None
+    variant: str = ""  # "cu126", "cpu", "cuda12", "and-cuda", "cuda12x", "gpu", "source", "noarch", "none"
+    gpu: bool = False
+    install: tuple[str, ...] = ()  # the command that installs it: pip install ... / gpuready build ...
+    reasons: tuple[str, ...] = ()
     index_url: str | None = None
     build: dict | None = None
     dist: str = ""
@@ -43,6 +55,20 @@ class PackagePlan:
     requested: bool = True  # False when added because another request needs it
     confirmed: bool = True
     source: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, *, where: str = "package") -> PackagePlan:
+        return decode(cls, data, where, PlanFormatError)
+
+    @property
+    def dist_name(self) -> str:
+        """What pip installs ("opencv-python-headless"), else the plan's name."""
+        return self.dist or self.name
+
+    @property
+    def is_source(self) -> bool:
+        """Built from source by `gpuready build` (dlib, OpenCV with CUDA), not installed from a wheel index."""
+        return self.variant == "source" or bool(self.install and self.install[0] == "gpuready")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,11 +127,36 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "schema": SCHEMA_ID,
+            "schema_version": SCHEMA_VERSION,
             "cuda": self.cuda,
             "cudnn": self.cudnn,
             "packages": [p.to_dict() for p in self.packages],
             "blocked": [b.to_dict() for b in self.blocked],
             "machine": list(self.machine),
             "notes": list(self.notes),
-            "index": dict(self.index),
+            "index": encode(self.index),
         }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, where: str = "plan") -> Plan:
+        """A plan written by `gpuready plan --json` (the file or its "plan" member), checked field by field.
+        Plans written before plans carried a schema id are read too."""
+        if isinstance(data, dict) and isinstance(data.get("plan"), dict) and "packages" not in data:
+            data = data["plan"]
+        if not isinstance(data, dict) or not isinstance(data.get("packages"), list):
+            raise PlanFormatError(f"{where}: not a gpuready plan (write one with `gpuready plan PKG... --json`)")
+        schema = data.get("schema", SCHEMA_ID)
+        if schema != SCHEMA_ID:
+            raise PlanFormatError(f"{where}: not a gpuready plan (schema is {schema!r}, expected {SCHEMA_ID!r})")
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise PlanFormatError(f"{where}: plan schema version {version!r} is not supported (this gpuready reads {SCHEMA_VERSION})")
+        body = {k: v for k, v in data.items() if k not in ("schema", "schema_version")}
+        body.setdefault("cuda", None)
+        body.setdefault("cudnn", None)
+        body.setdefault("blocked", [])
+        return decode(cls, body, where, PlanFormatError)
+
+    def with_packages(self, packages: tuple[PackagePlan, ...]) -> Plan:
+        return dataclasses.replace(self, packages=packages)
