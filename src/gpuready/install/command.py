@@ -14,7 +14,7 @@ from typing import Sequence
 
 import click
 
-from gpuready.options import machine_option
+from gpuready.options import machine_option, project_options
 
 
 class BadInput(click.ClickException):
@@ -99,6 +99,12 @@ class TerminalUI:
 @click.option("-y", "--yes", is_flag=True, help="Remove competing or shadowing copies without asking.")
 @click.option("--offline", "offline_dir", type=click.Path(file_okay=False, path_type=Path), help="Install from a folder made by `gpuready download` (no network).")
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), help="Carry out this plan (`gpuready plan ... --json`) instead of planning.")
+@click.option("--lock", "lock_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Install exactly the files of this lock (`gpuready plan --format pylock` or `--format requirements --hashes`), "
+                   "hash-checked, after checking this machine is of the kind it was made for.")
+@project_options
+@click.option("--resolver", type=click.Choice(["auto", "uv", "pip"]), default="auto", show_default=True,
+              help="With -r/--project: who resolves the whole set before anything changes (uv when available, else pip).")
 @machine_option
 @click.option("--index-url", default=None, help="Use this package index instead of PyPI (a mirror).")
 @click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index (replaces https://download.pytorch.org/whl; "
@@ -117,7 +123,9 @@ class TerminalUI:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (progress stays on stderr).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def install(packages: tuple[str, ...], venv: Path | None, python: str | None, dry_run: bool, yes: bool, offline_dir: Path | None,
-            plan_file: Path | None, machine_file: Path | None, index_url: str | None, mirror: str | None, find_links: tuple[str, ...],
+            plan_file: Path | None, lock_file: Path | None, requirement_files: tuple[Path, ...], constraint_files: tuple[Path, ...],
+            project_dir: Path | None, extras: tuple[str, ...], groups: tuple[str, ...], resolver: str,
+            machine_file: Path | None, index_url: str | None, mirror: str | None, find_links: tuple[str, ...],
             installer: str, no_verify: bool, keep_on_verify_failure: bool, cuda_arch: str | None, jobs: int | None, rebuild: bool,
             retries: int, net_timeout: int, timeout: float, recover: bool, as_json: bool, quiet: bool) -> None:
     """Plan, then install (or build) PACKAGES into this environment, verify them on the GPU, and roll back on any failure.
@@ -127,6 +135,8 @@ def install(packages: tuple[str, ...], venv: Path | None, python: str | None, dr
       gpuready install dlib face_recognition
       gpuready install torch --venv .venv-gpu --dry-run
       gpuready install --offline ./wheels dlib face_recognition
+      gpuready install -r requirements.txt --venv .venv
+      gpuready install --lock pylock.toml --venv .venv
     """
     from gpuready.install.flow import InstallError, InstallOptions, run_install
     from gpuready.install.offline import OfflineError
@@ -137,11 +147,24 @@ def install(packages: tuple[str, ...], venv: Path | None, python: str | None, dr
         pass  # a plan file with an offline folder is allowed: the plan says what, the folder where from
     if recover:
         sys.exit(_recover(venv, python))
+    if (extras or groups) and project_dir is None:
+        raise BadInput("--extra and --group need --project DIR")
+    lock = None
+    if lock_file is not None:
+        from gpuready.install.lock import LockError, read_lock
+
+        try:
+            lock = read_lock(lock_file)
+        except LockError as exc:
+            raise BadInput(str(exc)) from None
+    from gpuready.install.project import ProjectArgs
+
+    project = ProjectArgs(tuple(requirement_files), tuple(constraint_files), project_dir, tuple(extras), tuple(groups), resolver)
     opts = InstallOptions(
         python=python, venv=venv, dry_run=dry_run, yes=yes, offline=offline_dir, plan_file=plan_file, machine_file=machine_file,
         net=_net_options(index_url, mirror, retries, net_timeout, find_links), installer=installer, verify=not no_verify,
         keep_on_verify_failure=keep_on_verify_failure, cuda_archs=_archs(cuda_arch), jobs=jobs, use_cache=not rebuild,
-        timeout=timeout, progress=not quiet,
+        timeout=timeout, progress=not quiet, lock=lock, project=project if project.given else None,
     )
     ui = TerminalUI(dry_run=dry_run, as_json=as_json, progress=not quiet)
     from gpuready.install.runlog import RunLog

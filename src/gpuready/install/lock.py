@@ -18,6 +18,7 @@ https://peps.python.org/pep-0751/ ; read and validated with packaging.pylock (pa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -209,6 +210,8 @@ def _gpuready_packages(plan: Plan, res: Resolution, locked_built: dict[str, str]
                 entry["cuda_arch_bin"] = list(archs)
         if p.conflicts:
             entry["conflicts"] = list(p.conflicts)
+        if "-e" in p.install:
+            entry["editable"] = p.install[p.install.index("-e") + 1]
         out.append(entry)
     return out
 
@@ -362,29 +365,46 @@ class LockFile:
     tool: dict  # [tool.gpuready] (or the requirements file's gpuready-lock line)
     pylock: Any = None  # packaging.pylock.Pylock for a pylock file
     notes: list[str] = field(default_factory=list)
+    full_plan: Plan | None = None  # the whole plan, when the lock was made here for this install (install -r)
 
     @property
     def target(self) -> dict:
         return dict(self.tool.get("target") or {})
 
-    def plan_dict(self) -> dict:
-        """The plan the install follows: what to verify, what to build; every file comes from the lock."""
+    def plan(self) -> Plan:
+        """The plan the install follows (what to verify, what to build); the files come from the lock.
+
+        A package gpuready built and the lock holds (its wheel, by hash) is installed from the lock like the
+        rest; one it did not hold is built on install, as in any plan."""
+        locked = {e["name"]: e for e in self.tool.get("packages") or [] if e.get("wheel_version")}
+        if self.full_plan is not None:
+            pkgs = []
+            for p in self.full_plan.packages:
+                e = locked.get(p.name)
+                if e is not None:
+                    p = dataclasses.replace(p, variant="locked", install=("pip", "install", f"{p.dist_name}=={e['wheel_version']}"))
+                pkgs.append(p)
+            return self.full_plan.with_packages(tuple(pkgs))
         pkgs = []
         for e in self.tool.get("packages") or []:
             dist = e.get("dist") or e["name"]
-            d = {"name": e["name"], "dist": dist, "version": e.get("version") or None, "variant": e.get("variant", ""),
-                 "gpu": bool(e.get("gpu")), "label": e.get("label", e["name"]), "cuda": e.get("cuda"),
-                 "conflicts": list(e.get("conflicts") or []), "requested": True, "reasons": ["from the lock"]}
+            common = dict(name=e["name"], dist=dist, version=e.get("version") or None, gpu=bool(e.get("gpu")),
+                          label=e.get("label") or e["name"], cuda=e.get("cuda"), conflicts=tuple(e.get("conflicts") or ()),
+                          reasons=(f"from the lock {self.path.name}",))
             if e.get("built") and not e.get("wheel_version"):
-                d.update(variant="source", install=list(e.get("install") or ["gpuready", "build", e["name"]]),
-                         build={"cuda_arch_bin": list(e.get("cuda_arch_bin") or [])})
+                pkgs.append(PackagePlan(variant="source", install=tuple(e.get("install") or ("gpuready", "build", e["name"])),
+                                        build={"cuda_arch_bin": list(e.get("cuda_arch_bin") or [])}, **common))
             else:
                 version = e.get("wheel_version") or e.get("version")
-                d.update(variant="locked" if e.get("built") else d["variant"],
-                         install=["pip", "install", f"{dist}=={version}" if version else dist])
-            pkgs.append(d)
-        return {"cuda": self.tool.get("cuda") or None, "cudnn": self.tool.get("cudnn") or None, "packages": pkgs,
-                "blocked": [], "notes": [f"installing the lock {self.path}"], "machine": []}
+                argv = ("pip", "install", *(["-e", e["editable"]] if e.get("editable") else [f"{dist}=={version}" if version else dist]))
+                pkgs.append(PackagePlan(variant="locked" if e.get("built") else e.get("variant", ""), install=argv, **common))
+        return Plan(cuda=self.tool.get("cuda") or None, cudnn=self.tool.get("cudnn") or None, packages=tuple(pkgs), blocked=(),
+                    notes=(f"installing the lock {self.path}",))
+
+
+def covered_by_lock(p: PackagePlan) -> bool:
+    """Installed by the one hash-checked lock step (not a source build, not an editable project)."""
+    return not p.is_source and "-e" not in p.install and "--editable" not in p.install
 
 
 def read_lock(path: Path) -> LockFile:
@@ -428,11 +448,11 @@ def _target_tags(target: dict, machine: Machine):
         list(tags.compatible_tags(py, platforms=list(t.platforms)))
 
 
-def requirements_for_installer(lock: LockFile, machine: Machine, folder: Path) -> Path:
+def requirements_for_installer(lock: LockFile, machine: Machine, out: Path) -> Path:
     """The file `pip install --no-deps --require-hashes -r` (or uv) installs exactly the locked files from."""
     if lock.kind == "requirements":
         return lock.path
-    from packaging.pylock import PackageArchive, PylockSelectError
+    from packaging.pylock import PylockSelectError
 
     from gpuready.plan.project import marker_environment
 
@@ -443,7 +463,11 @@ def requirements_for_installer(lock: LockFile, machine: Machine, folder: Path) -
         chosen = list(lock.pylock.select(environment=env, tags=_target_tags(lock.target, machine)))
     except PylockSelectError as exc:
         raise LockError(f"{lock.path}: {exc}") from None
+    from packaging.pylock import PackageDirectory, PackageVcs
+
     for pkg, dist in chosen:
+        if isinstance(dist, (PackageDirectory, PackageVcs)):
+            continue  # an editable project or a checkout: installed by its own step, never hash-locked
         if not getattr(dist, "hashes", None):
             raise LockError(f"{lock.path}: {pkg.name} has no hash: gpuready installs only hash-pinned files")
         if dist.url:
@@ -462,11 +486,8 @@ def requirements_for_installer(lock: LockFile, machine: Machine, folder: Path) -
             where = p.resolve().as_uri()
         else:
             raise LockError(f"{lock.path}: {pkg.name}: neither url nor path")
-        if isinstance(dist, PackageArchive) or not where.endswith((".whl", ".tar.gz", ".zip")):
-            pass
         hashes = " ".join(f"--hash={a}:{d}" for a, d in dist.hashes.items())
         lines.append(f"{pkg.name} @ {where} {hashes}")
-    out = folder / "locked-requirements.txt"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
 

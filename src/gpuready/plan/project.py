@@ -177,6 +177,8 @@ def _parse_requirement(text: str, env: Mapping[str, str], where: str, *, hashes:
 def _bare_artifact(text: str) -> bool:
     """A path or URL pip accepts in place of a requirement (./pkg, dist/x.whl, https://.../x.tar.gz)."""
     t = text.strip()
+    if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?\s*@", t):  # "name @ URL": a PEP 508 requirement
+        return False
     return bool(re.match(r"^(\.{0,2}/|~|[A-Za-z]:[\\/]|[a-z+]+://)", t)) or t.endswith((".whl", ".tar.gz", ".zip"))
 
 
@@ -288,9 +290,9 @@ def read_requirements(path: str | Path, env: Mapping[str, str], *, constraint: b
                 idx = IndexOptions(v, True, (), idx.find_links, idx.trusted_hosts, idx.no_index, idx.origins + (f"--index-url {v} ({where})",))
             elif k == "extra_index_url":
                 idx = replace(idx, extra_index_urls=idx.extra_index_urls + (v,), origins=idx.origins + (f"--extra-index-url {v} ({where})",))
-            elif k == "find_links":
-                local = p.parent / v
-                value = str(local) if "://" not in v and not os.path.isabs(v) and local.exists() else v
+            elif k == "find_links":  # relative to the file when it exists there (pip: os.path.join(dirname(abspath(file)), v))
+                local = os.path.join(os.path.dirname(os.path.abspath(p)), v)
+                value = local if os.path.exists(local) else v
                 idx = replace(idx, find_links=idx.find_links + (value,), origins=idx.origins + (f"--find-links {value} ({where})",))
             elif k == "trusted_host":
                 idx = replace(idx, trusted_hosts=idx.trusted_hosts + (v,))
@@ -391,9 +393,10 @@ def read_pyproject(folder: str | Path, env: Mapping[str, str], *, extras: Iterab
         for group in groups:
             try:
                 resolved = resolve_dependency_groups(table, group)
-            except (LookupError, ValueError, TypeError) as exc:
+            except Exception as exc:  # LookupError, ValueError, CyclicDependencyGroup, or an ExceptionGroup of them
+                why = "; ".join(str(e) for e in getattr(exc, "exceptions", ())) or str(exc)
                 have = ", ".join(sorted(table)) or "none"
-                raise ProjectError(f"{path} [dependency-groups]: {group}: {exc} (groups: {have})") from None
+                raise ProjectError(f"{path} [dependency-groups]: {why} (groups: {have})") from None
             texts += [(t, f"{fname} [dependency-groups] {group}") for t in resolved]
     reqs: list[ProjectRequirement] = []
     skipped: list[str] = []
