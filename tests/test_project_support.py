@@ -41,6 +41,12 @@ class WheelIndex:
                 pass
 
             def do_GET(self):
+                self._send(head=False)
+
+            def do_HEAD(self):  # uv asks before a range request for a wheel's METADATA
+                self._send(head=True)
+
+            def _send(self, head: bool) -> None:
                 path = self.path.split("?")[0]
                 idx.log.append(path)
                 files = sorted(p for p in idx.folder.glob("*") if p.suffix in (".whl", ".gz"))
@@ -68,7 +74,8 @@ class WheelIndex:
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if not head:
+                    self.wfile.write(body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -116,7 +116,7 @@ def check_machine(target: dict, machine: Machine, glibc: str = "") -> list[str]:
     archs = target.get("gpu_archs") or []
     if archs and m.gpus:
         for g in m.gpus:
-            if g.compute_capability and build_runs_on(tuple(archs), g.compute_capability) is False:
+            if g.compute_capability and build_runs_on(tuple(f"sm_{cc_int(a)}" for a in archs), g.compute_capability) is False:
                 problems.append(f"gpuready's builds in the lock carry code for compute capability {', '.join(archs)}; "
                                 f"GPU {g.index} ({g.name}) is {g.compute_capability}: rebuild for it")
     return problems
@@ -269,10 +269,31 @@ def _prepare(plan: Plan, res: Resolution, machine: Machine, out_dir: Path | None
         "gpuready_version": __version__, "resolver": res.tool,
         "cuda": plan.cuda or "", "cudnn": plan.cudnn or "",
         "constraints": list(res.constraints),
+        "indexes": _indexes(res),
         "target": target,
         "packages": _gpuready_packages(plan, res, locked_built),
     }
     return packages, tool, notes
+
+
+def _indexes(res: Resolution) -> dict:
+    """The indexes the resolution used: the install fetches the locked files from them (by hash)."""
+    inp = res.input
+    if inp is None:
+        return {}
+    out: dict[str, Any] = {}
+    if inp.index_url:
+        out["index_url"] = inp.index_url
+    if inp.extra_index_urls:
+        out["extra_index_urls"] = list(inp.extra_index_urls)
+    links = [u for u in inp.find_links]
+    if links:
+        out["find_links"] = links
+    if inp.trusted_hosts:
+        out["trusted_hosts"] = list(inp.trusted_hosts)
+    if inp.no_index:
+        out["no_index"] = True
+    return out
 
 
 def pylock_text(plan: Plan, res: Resolution, machine: Machine, *, out_dir: Path | None = None, glibc: str = "") -> str:
@@ -465,14 +486,20 @@ def requirements_for_installer(lock: LockFile, machine: Machine, out: Path) -> P
         raise LockError(f"{lock.path}: {exc}") from None
     from packaging.pylock import PackageDirectory, PackageVcs
 
+    idx = lock.tool.get("indexes") or {}
+    if idx.get("no_index"):
+        lines.append("--no-index")
+    elif idx.get("index_url"):
+        lines.append(f"--index-url {idx['index_url']}")
+    lines += [f"--extra-index-url {u}" for u in idx.get("extra_index_urls") or []]
+    lines += [f"--find-links {u}" for u in idx.get("find_links") or [] if "://" in u or Path(u).is_dir()]
+    lines += [f"--trusted-host {h}" for h in idx.get("trusted_hosts") or []]
     for pkg, dist in chosen:
         if isinstance(dist, (PackageDirectory, PackageVcs)):
             continue  # an editable project or a checkout: installed by its own step, never hash-locked
         if not getattr(dist, "hashes", None):
             raise LockError(f"{lock.path}: {pkg.name} has no hash: gpuready installs only hash-pinned files")
-        if dist.url:
-            where = dist.url
-        elif dist.path:
+        if dist.path:  # a local file (gpuready's own build): by its path
             p = Path(dist.path)
             p = p if p.is_absolute() else base / p
             if not p.exists():
@@ -483,11 +510,16 @@ def requirements_for_installer(lock: LockFile, machine: Machine, out: Path) -> P
                     raise LockError(f"{lock.path}: {pkg.name} {pkg.version}: {p} is missing (copy the lock's {WHEELS}/ folder "
                                     "along with it, or put the wheel in the wheel cache)")
                 p = alt
-            where = p.resolve().as_uri()
-        else:
+            hashes = " ".join(f"--hash={a}:{d}" for a, d in dist.hashes.items())
+            lines.append(f"{pkg.name} @ {p.resolve().as_uri()} {hashes}")
+            continue
+        if not dist.url:
             raise LockError(f"{lock.path}: {pkg.name}: neither url nor path")
-        hashes = " ".join(f"--hash={a}:{d}" for a, d in dist.hashes.items())
-        lines.append(f"{pkg.name} @ {where} {hashes}")
+        # from the index, by version, with the hash of every file the lock lists for it (the installer may pick
+        # another of the package's wheels than this one; each is pinned)
+        every = [*(pkg.wheels or []), *([pkg.sdist] if pkg.sdist else [])]
+        hashes = " ".join(dict.fromkeys(f"--hash={a}:{d}" for f in every for a, d in f.hashes.items()))
+        lines.append(f"{pkg.name}=={pkg.version} {hashes}")
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
 
