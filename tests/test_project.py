@@ -65,7 +65,7 @@ def test_requirements_file_lines_as_pip_reads_them(tmp_path, h200):
 @pytest.mark.parametrize("text, problem", [
     ("--frobnicate\n", "unknown option"),
     ("-r missing.txt\n", "no such file"),
-    ("torch ==\n", "is not a requirement"),
+    ("torch ==\n", "is not a package requirement"),
     ("--index-url\n", "needs a value"),
     ("-r self.txt\n", "includes itself"),
     ("--hash=sha256:abc\n", "--hash without a requirement"),

@@ -307,6 +307,7 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
         hints.append(mirror_hint())
     for d in result.slow[:1]:
         hints.append(mirror_hint(f"{d.name} came at {d.kbps:.0f} kB/s"))
+    hints += result.notes
     log.close()
     if as_json:
         click.echo(json.dumps({"ok": result.ok and not plan.blocked, "folder": str(dest), "manifest": result.manifest,

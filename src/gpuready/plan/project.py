@@ -21,6 +21,7 @@ Rules, each as pip applies them (pip/_internal/req/req_file.py):
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shlex
@@ -167,7 +168,7 @@ def _parse_requirement(text: str, env: Mapping[str, str], where: str, *, hashes:
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
-        raise ProjectError(f"{where}: {text!r} is not a requirement ({exc})") from None
+        raise ProjectError(f"{where}: {text!r} is not a package requirement ({str(exc).splitlines()[0]})") from None
     if not _marker_true(req.marker, env, where):
         return f"{text} ({where}: marker false for the target)"
     req.marker = None
@@ -377,7 +378,7 @@ def read_pyproject(folder: str | Path, env: Mapping[str, str], *, extras: Iterab
                 try:
                     r = Requirement(t)
                 except InvalidRequirement as exc:
-                    raise ProjectError(f"{path} optional-dependencies.{known[extra]}: {t!r} is not a requirement ({exc})") from None
+                    raise ProjectError(f"{path} optional-dependencies.{known[extra]}: {t!r} is not a package requirement ({exc})") from None
                 if name and canonicalize_name(r.name) == name:  # mypkg[gpu] inside mypkg's own extras
                     todo += [canonicalize_name(e) for e in r.extras]
                     continue
@@ -454,7 +455,7 @@ class Split:
 
 def split(inp: ProjectInput) -> Split:
     """Which requirements gpuready plans (it knows them) and which pass through."""
-    from gpuready.plan.requests import RequestError, parse_request
+    from gpuready.plan.requests import ALIASES, RequestError, parse_request
 
     gpu: list[ProjectRequirement] = []
     rest: list[ProjectRequirement] = []
@@ -473,6 +474,11 @@ def split(inp: ProjectInput) -> Split:
             parse_request(r.requirement)
         except RequestError:
             rest.append(r)
+            family = any(r.name.startswith(a.replace("_", "-") + "-") for a in ALIASES)  # tensorflow-hub, face-recognition-models
+            close = [] if family else [a for a in difflib.get_close_matches(r.name, list(ALIASES), n=1, cutoff=0.8)
+                                       if abs(len(a) - len(r.name)) <= 2]
+            if close:  # a typo of a GPU package would otherwise pass through silently
+                notes.append(f"{r.name} is not a package gpuready plans (it passes through as written): did you mean {close[0]}?")
             continue
         if r.hashes:
             notes.append(f"{r.requirement} ({r.origin}): gpuready plans its build, so your --hash values for it are replaced "
