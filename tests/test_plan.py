@@ -22,7 +22,7 @@ from gpuready.machine import GPU, Compiler, Cudnn, CudaToolkit, Driver, Machine,
 from gpuready.plan import install_hint, make_plan
 from gpuready.plan.indexes import IndexConfig
 from gpuready.plan.requests import RequestError
-from tests.conftest import load_machine
+from tests.conftest import MACHINES, load_machine
 
 SITE = "/home/u/venv/lib/python3.12/site-packages"
 
@@ -361,7 +361,6 @@ SCENARIOS = [
 
 @pytest.mark.parametrize("s", SCENARIOS, ids=[s.id for s in SCENARIOS])
 def test_scenario(s: Scenario, monkeypatch):
-    monkeypatch.setitem(sys.modules, "gpuready.build.settings", None)  # plan's own build settings (fallback)
     plan = make_plan(s.machine(), s.requests, index_config=IndexConfig())
     got = {p.name: p for p in plan.packages}
     for name, (version, variant, gpu) in s.expect.items():
@@ -410,7 +409,6 @@ def test_json_contract_keys():
 
 def test_source_build_dict_fallback(monkeypatch):
     """Without gpuready.build, plan fills the build dict itself from the machine."""
-    monkeypatch.setitem(sys.modules, "gpuready.build.settings", None)
     plan = make_plan(h200(), ["dlib"], index_config=IndexConfig())
     b = plan.package("dlib").build
     for key in ("recipe", "version", "cuda_arch_bin", "cuda_root", "nvcc", "cuda_version", "cudnn", "host_compiler",
@@ -430,52 +428,53 @@ def test_source_build_dict_fallback(monkeypatch):
 
 
 def test_source_build_dict_from_pip_toolkit(monkeypatch):
-    monkeypatch.setitem(sys.modules, "gpuready.build.settings", None)
     plan = make_plan(make_machine(driver="575.57.08", gpus=(RTX4090,)), ["opencv"], index_config=IndexConfig())
     p = plan.package("opencv")
     assert (p.version, p.variant, p.gpu) == ("4.14.0.94", "source", True)
     b = p.build
-    assert b["toolkit_from"] == "pip" and b["cuda_version"] == "12.9"
-    assert any(x.startswith("nvidia-cuda-nvcc-cu12==12.9") for x in b["toolkit_packages"])
-    assert b["cudnn"]["from"] == "pip" and b["cudnn"]["packages"] == ["nvidia-cudnn-cu12==9.*"]
+    assert b["toolkit_source"] == "pip-wheels" and b["cuda_version"] == "12.9"
+    assert any(x.startswith("cuda-toolkit[") and x.endswith("==12.9.*") for x in b["toolkit_requirements"])
+    assert b["cudnn"]["origin"] == "pip-wheels" and "nvidia-cudnn-cu12==9.*" in b["toolkit_requirements"]
     assert "-DCUDA_ARCH_BIN=8.9" in b["cmake_args"]
-    assert "assembled from NVIDIA's pip wheels" in "\n".join(b["reasons"])
+    assert "from NVIDIA's pip wheels" in "\n".join(b["reasons"])
 
 
 def test_host_compiler_too_new_uses_a_toolkit_that_accepts_it(monkeypatch):
     """gcc 14 with a system nvcc 12.4 (accepts gcc <= 13): CUDA 12.8 from pip wheels accepts gcc 14."""
-    monkeypatch.setitem(sys.modules, "gpuready.build.settings", None)
     m = make_machine(driver="550.54.14", gpus=(RTX4090,), toolkits=(CUDA124,), compilers=(Compiler("gcc", "14.2.0", "/usr/bin/g++"),))
     b = make_plan(m, ["dlib"], index_config=IndexConfig()).package("dlib").build
     # the smallest step up from the driver's own CUDA (12.4) whose nvcc accepts gcc 14 is 12.8
-    assert b["host_compiler_ok"] is True and b["toolkit_from"] == "pip" and b["cuda_version"] == "12.8"
+    assert b["host_compiler_ok"] is True and b["toolkit_source"] == "pip-wheels" and b["cuda_version"] == "12.8"
 
 
 def test_host_compiler_too_new_for_every_toolkit(monkeypatch):
     """gcc 16: no CUDA 12 nvcc accepts it and CUDA 13 needs a 580 driver: say so, name the compiler to install."""
-    monkeypatch.setitem(sys.modules, "gpuready.build.settings", None)
     m = make_machine(driver="550.54.14", gpus=(RTX4090,), toolkits=(CUDA124,), compilers=(Compiler("gcc", "16.1.0", "/usr/bin/g++"),))
     b = make_plan(m, ["dlib"], index_config=IndexConfig()).package("dlib").build
     assert b["host_compiler_ok"] is False and b["cuda_root"] == "/usr/local/cuda-12.4"
-    assert "install gcc 13" in "\n".join(b["reasons"])
+    assert "accepts gcc <= 13: install one" in "\n".join(b["problems"])
 
 
 def test_host_compiler_picks_the_accepted_one(monkeypatch):
-    monkeypatch.setitem(sys.modules, "gpuready.build.settings", None)
     m = make_machine(driver="550.54.14", gpus=(RTX4090,), toolkits=(CUDA124,),
                      compilers=(Compiler("gcc", "14.2.0", "/usr/bin/g++"), Compiler("gcc", "13.3.0", "/usr/bin/g++-13")))
     b = make_plan(m, ["dlib"], index_config=IndexConfig()).package("dlib").build
     assert b["host_compiler"] == "/usr/bin/g++-13" and b["host_compiler_ok"] is True
 
 
-def test_build_settings_from_the_build_stage_are_used(monkeypatch):
-    import types
+@pytest.mark.parametrize("name", sorted(p.stem for p in MACHINES.glob("*.json")))
+def test_plan_shows_exactly_what_the_build_stage_builds(name):
+    """One source-build decision: the plan's build dict is the build stage's own settings for that machine."""
+    from gpuready.build.settings import build_settings
 
-    fake = types.ModuleType("gpuready.build.settings")
-    fake.build_settings = lambda machine, package, version: {"recipe": package, "version": version, "from": "build stage"}
-    monkeypatch.setitem(sys.modules, "gpuready.build.settings", fake)
-    p = make_plan(h200(), ["dlib"], index_config=IndexConfig()).package("dlib")
-    assert p.build == {"recipe": "dlib", "version": "20.0.1", "from": "build stage"}
+    m = load_machine(name)
+    for pkg in ("dlib", "opencv"):
+        p = make_plan(m, [pkg], index_config=IndexConfig()).package(pkg)
+        if p is None or p.build is None:
+            continue
+        assert p.build == build_settings(m, pkg, p.version, cuda_major=int(p.build["cuda_version"].split(".")[0])), pkg
+        alone = {k: v for k, v in build_settings(m, pkg, p.version).items() if k != "reasons"}
+        assert {k: v for k, v in p.build.items() if k != "reasons"} == alone, f"{pkg}: alone, the build stage decides the same"
 
 
 def test_unknown_package_is_a_request_error():
@@ -504,7 +503,6 @@ def test_install_hint_rtx5090(no_user_index):
 
 
 def test_install_hint_other_packages(no_user_index, monkeypatch):
-    monkeypatch.setitem(sys.modules, "gpuready.build.settings", None)
     assert install_hint(load_machine("no-gpu"), "torch") == ""
     assert install_hint(h200(), "cv2") == ("no CUDA wheels of opencv exist: a source build with CUDA 13.0.88 for 9.0: "
                                            "gpuready build opencv --version 4.14.0.94 --cuda-arch 9.0")
@@ -533,17 +531,15 @@ def test_five_packages_plan_fast():
     assert time.perf_counter() - t0 < 0.2
 
 
-def test_build_stage_settings_for_another_cuda_major_are_replaced(monkeypatch):
-    """TensorFlow keeps the plan on CUDA 12; a build-stage answer for the CUDA 13 system toolkit is not used."""
-    import types
-
-    fake = types.ModuleType("gpuready.build.settings")
-    fake.build_settings = lambda machine, package, version: {"recipe": package, "version": version, "cuda_version": "13.0.88"}
-    monkeypatch.setitem(sys.modules, "gpuready.build.settings", fake)
+def test_build_stage_settings_for_another_cuda_major_are_replaced():
+    """TensorFlow keeps the plan on CUDA 12; the build stage, asked for CUDA 12, builds dlib with CUDA 12 too
+    (alone it would take the CUDA 13 system toolkit), and install is told so with --cuda-major."""
     plan = make_plan(h200(), ["tensorflow", "dlib"], index_config=IndexConfig())
-    b = plan.package("dlib").build
-    assert plan.cuda.startswith("12.") and b["cuda_version"].startswith("12.") and b["toolkit_from"] == "pip"
-    assert "this plan shares CUDA 12" in "\n".join(b["reasons"])
+    p = plan.package("dlib")
+    b = p.build
+    assert plan.cuda.startswith("12.") and b["cuda_version"].startswith("12.") and b["toolkit_source"] == "pip-wheels"
+    assert "kept on CUDA 12 for this plan" in "\n".join(p.reasons)
+    assert p.install[p.install.index("--cuda-major") + 1] == "12"
 
 
 def test_python_315_gets_the_unconfirmed_torch_215():

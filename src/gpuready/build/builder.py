@@ -77,6 +77,7 @@ def build_wheel(
     pip_args: tuple[str, ...] = (),
     isolation: bool | None = None,
     toolkit: str = "auto",
+    cuda_major: int | None = None,
     verify: bool = True,
     keep_work: bool = False,
     timeout: float | None = 4 * 3600.0,
@@ -111,7 +112,7 @@ def build_wheel(
 
     def settings_now() -> dict:
         return build_settings(machine, recipe.name, version, cuda_archs, method=method, jobs=jobs,
-                              context=facts.context(), toolkit=toolkit)
+                              context=facts.context(), toolkit=toolkit, cuda_major=cuda_major)
 
     settings = settings_now()
     # The wheel is for the target interpreter: its own tag and platform win over the machine's.
@@ -199,7 +200,8 @@ def build_wheel(
                 view.step("unpack")
                 root = unpack(src_now, work)
                 settings = build_settings(machine, recipe.name, version, cuda_archs, method="cmake-tree", jobs=jobs,
-                                          context={**facts.context(), "contrib_modules": str(_contrib(root))}, toolkit=toolkit)
+                                          context={**facts.context(), "contrib_modules": str(_contrib(root))}, toolkit=toolkit,
+                                          cuda_major=cuda_major)
                 settings["python_tag"], settings["platform"] = key.python_tag, key.platform
                 result.settings = settings
                 mres = run_cmake_tree(recipe, settings, root, facts, work, log, reader, view, timeout=timeout,

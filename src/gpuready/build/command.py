@@ -51,6 +51,8 @@ def _find_in(folder: Path, names: list[str]) -> Path | None:
               help="Also copy the wheel here (it is always kept in the cache).")
 @click.option("--toolkit", type=click.Choice(TOOLKIT_CHOICES), default="auto", show_default=True,
               help="Where the CUDA toolkit comes from: auto = a system/conda one when it fits, else NVIDIA's pip wheels.")
+@click.option("--cuda-major", type=click.IntRange(9, 99), default=None,
+              help="Keep the CUDA toolkit on this major (a plan that shares one CUDA between packages passes it).")
 @click.option("--offline", "offline", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="No network: take sdists and wheels (toolkit, build requirements) from this folder only.")
 @click.option("--index-url", default=None, help="Package index (mirror) for the sdist and toolkit wheels.")
@@ -66,7 +68,7 @@ def _find_in(folder: Path, names: list[str]) -> Path | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--progress/--no-progress", "progress", default=None, help="Progress bars (default: when stderr is a terminal).")
 @machine_option
-def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, toolkit, offline, index_url, isolation,
+def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, toolkit, cuda_major, offline, index_url, isolation,
           no_cache, no_verify, keep_work, timeout, dry_run, trim, as_json, progress, machine_file) -> None:
     """Build dlib or OpenCV with CUDA from source into a cached wheel.
 
@@ -104,7 +106,7 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
 
     machine = get_machine(machine_file, python, frameworks=False)
     if dry_run:
-        _dry_run(machine, recipe.name, version, archs, method, jobs, toolkit, sdist, as_json)
+        _dry_run(machine, recipe.name, version, archs, method, jobs, toolkit, cuda_major, sdist, as_json)
         return
     from gpuready.build.builder import build_wheel
     from gpuready.build.runner import stderr_is_tty
@@ -115,7 +117,7 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
         result = build_wheel(
             machine, recipe.name, version=version, sdist=sdist, cuda_archs=archs, python=python, jobs=jobs,
             progress=show, use_cache=not no_cache, method=method, out_dir=out_dir, pip_args=_pip_args(offline, index_url),
-            isolation=isolation, toolkit=toolkit, verify=not no_verify, keep_work=keep_work, timeout=float(timeout),
+            isolation=isolation, toolkit=toolkit, cuda_major=cuda_major, verify=not no_verify, keep_work=keep_work, timeout=float(timeout),
         )
     except (SourceError, BuildSettingsError) as exc:
         raise click.UsageError(str(exc)) from None
@@ -163,7 +165,7 @@ def _do_trim(recipe: str, sdist: Path, out_dir: Path | None, as_json: bool) -> N
         click.echo(f"build it with: gpuready build {recipe} --sdist {res.path}")
 
 
-def _dry_run(machine, package, version, archs, method, jobs, toolkit, sdist, as_json) -> None:
+def _dry_run(machine, package, version, archs, method, jobs, toolkit, cuda_major, sdist, as_json) -> None:
     from gpuready.build import cache
     from gpuready.build.recipes import get_recipe
     from gpuready.build.settings import build_settings
@@ -178,7 +180,7 @@ def _dry_run(machine, package, version, archs, method, jobs, toolkit, sdist, as_
             raise click.UsageError(str(exc)) from None
         method = "cmake-tree" if src.kind == "tree" else "pip-wheel"
         version = version or src.version or None
-    s = build_settings(machine, package, version, archs, method=method, jobs=jobs, toolkit=toolkit)
+    s = build_settings(machine, package, version, archs, method=method, jobs=jobs, toolkit=toolkit, cuda_major=cuda_major)
     key = cache.key_from_settings(s)
     hit = cache.lookup(key)
     commands = _commands(s, sdist)

@@ -43,6 +43,7 @@ from gpuready.knowledge.cuda import (
     host_compiler_limit,
     vtuple,
 )
+from gpuready.knowledge.package_rows import toolkit_wheels as knowledge_toolkit_wheels
 from gpuready.machine import Compiler, CudaToolkit, Cudnn, Machine
 
 # Toolkit origins in the order a deliberate choice outranks an incidental one.
@@ -143,15 +144,32 @@ def _can_target(cuda: str, archs: list[str]) -> list[str]:
     return [a for a in archs if cc_int(a) not in row.sm]
 
 
-def choose_toolkit(machine: Machine, archs: list[str], recipe: Recipe, prefer: str = "auto", local: bool = True) -> ToolkitChoice:
-    """A system/conda toolkit when one fits (driver runs it, targets every GPU, has the libraries);
-    else a toolkit assembled from NVIDIA's pip wheels for the newest CUDA major the driver runs."""
+def pip_toolkit_minors(machine: Machine, major: int) -> list[str]:
+    """The CUDA minors of `major` that NVIDIA publishes nvcc wheels for (knowledge: cuda.toml [[toolkit_wheel]]),
+    in the order a build should try them: the newest the driver runs natively first, then newer ones oldest
+    first (each needs minor-version compatibility; a newer nvcc may accept a newer host compiler)."""
+    minors = sorted((w.cuda for w in knowledge_toolkit_wheels() if vtuple(w.cuda)[:1] == (major,)), key=vtuple)
+    driver_cuda = machine.driver.cuda_version
+    if not minors:
+        row = toolkit_for_major(major)
+        minors = [row.default_minor] if row else []
+    native = [m for m in minors if driver_cuda and vtuple(m) <= vtuple(driver_cuda)]
+    return list(reversed(native)) + [m for m in minors if m not in native]
+
+
+def choose_toolkit(machine: Machine, archs: list[str], recipe: Recipe, prefer: str = "auto", local: bool = True,
+                   cuda_major: int | None = None) -> ToolkitChoice:
+    """The toolkit a build uses: of CUDA `cuda_major` when a plan shares one between packages, else of any
+    major. A system/conda toolkit when one fits (driver runs it, targets every GPU, has the libraries),
+    else one assembled from NVIDIA's pip wheels; among those that fit, the first whose nvcc accepts a
+    host compiler on this machine (a gcc 14 next to a system nvcc 12.4 gets CUDA 12.8 from pip wheels)."""
     os_name = machine.os.system
     driver = machine.driver.version
-    reasons: list[str] = []
     rejected: list[str] = []
+    fits: list[ToolkitChoice] = []
     cands = sorted(
-        (tk for tk in machine.toolkits if tk.nvcc and tk.origin != "pip"),
+        (tk for tk in machine.toolkits if tk.nvcc and tk.origin != "pip"
+         and (cuda_major is None or vtuple(tk.version)[:1] == (cuda_major,))),
         key=lambda tk: (_ORIGIN_RANK.get(tk.origin, 3), tuple(-x for x in vtuple(tk.version))),
     )
     if prefer != "pip-wheels":
@@ -163,48 +181,69 @@ def choose_toolkit(machine: Machine, archs: list[str], recipe: Recipe, prefer: s
             source = "conda" if tk.origin == "conda" else "system"
             libs = (f"has {', '.join(recipe.toolkit_libs)}" if local
                     else f"should have {', '.join(recipe.toolkit_libs)} (not checked: a saved machine)")
-            reasons.append(f"CUDA toolkit {tk.version} at {tk.root} ({tk.origin}): the driver runs it, it targets "
-                           f"{', '.join(archs) or 'the requested GPUs'} and {libs}")
-            reasons.extend(f"not chosen: {r}" for r in rejected)
-            return ToolkitChoice(source, tk.root, tk.nvcc, tk.version, toolkit_lib_dir(tk.root), reasons=reasons)
-        if prefer in ("system", "conda"):
-            return ToolkitChoice("", reasons=[f"not chosen: {r}" for r in rejected],
-                                 problems=["no system or conda CUDA toolkit fits: " + ("; ".join(rejected) or "none found")])
-    # --- pip wheels
+            why_chosen = (f"CUDA toolkit {tk.version} at {tk.root} ({tk.origin}): the driver runs it, it targets "
+                          f"{', '.join(archs) or 'the requested GPUs'} and {libs}")
+            fits.append(ToolkitChoice(source, tk.root, tk.nvcc, tk.version, toolkit_lib_dir(tk.root), reasons=[why_chosen]))
+    pip_ok = prefer not in ("system", "conda") and os_name == "linux"
+    if pip_ok:
+        majors = [cuda_major] if cuda_major is not None else [row.cuda_major for row in sorted(toolkit_wheels(), key=lambda r: -r.cuda_major)]
+        for major in majors:
+            if toolkit_for_major(major) is None:
+                continue
+            for mm in pip_toolkit_minors(machine, major):
+                if driver and not driver_runs_cuda(driver, mm, os_name):
+                    rejected.append(f"CUDA {mm} from pip wheels: driver {driver} is too old for it")
+                    continue
+                bad = _can_target(mm, archs)
+                if bad:
+                    rejected.append(f"CUDA {mm} from pip wheels: it cannot build for {', '.join(bad)}")
+                    continue
+                fits.append(_pip_choice(mm, recipe, bool(cands)))
+    # the first that fits and whose nvcc accepts a compiler here; else the first that fits (its compiler problem is reported)
+    accepted = [c for c in fits if _accepts_some_compiler(machine, c.version) is not False]
+    chosen = (accepted or fits or [None])[0]
+    if chosen is not None:
+        skipped = [c for c in fits if c is not chosen and fits.index(c) < fits.index(chosen)]
+        chosen.reasons.extend(f"not chosen: CUDA {c.version} ({c.source}) at {c.root}: nvcc {cuda_mm(c.version)} accepts no host "
+                              "compiler on this machine" for c in skipped)
+        chosen.reasons.extend(f"not chosen: {r}" for r in rejected)
+        return chosen
     problems: list[str] = []
-    if os_name != "linux":
-        problems.append(f"no CUDA toolkit fits and a toolkit from pip wheels is assembled on Linux only; install the CUDA toolkit"
+    what = f"CUDA {cuda_major}" if cuda_major is not None else "CUDA"
+    if prefer in ("system", "conda"):
+        problems.append(f"no system or conda {what} toolkit fits: " + ("; ".join(rejected) or "none found"))
+    elif os_name != "linux":
+        problems.append(f"no {what} toolkit fits and a toolkit from pip wheels is assembled on Linux only; install the CUDA toolkit"
                         + (f" ({'; '.join(rejected)})" if rejected else ""))
-        return ToolkitChoice("", reasons=[f"not chosen: {r}" for r in rejected], problems=problems)
-    driver_cuda = machine.driver.cuda_version
-    majors = [row.cuda_major for row in sorted(toolkit_wheels(), key=lambda r: -r.cuda_major)]
-    chosen = None
-    for major in majors:
-        row = toolkit_for_major(major)
-        mm = driver_cuda if driver_cuda and vtuple(driver_cuda)[:1] == (major,) else row.default_minor
-        if driver and not driver_runs_cuda(driver, mm, os_name):
-            continue
-        if _can_target(mm, archs):
-            continue
-        chosen = mm
-        break
-    if chosen is None:
-        if driver:
-            problems.append(f"no CUDA toolkit from pip wheels both runs on driver {driver} and builds for "
-                            f"{', '.join(archs)}")
-        else:
-            problems.append(f"no CUDA toolkit from pip wheels builds for {', '.join(archs)}")
-        return ToolkitChoice("", reasons=[f"not chosen: {r}" for r in rejected], problems=problems)
-    root = tkmod.toolkit_root(chosen)
+    elif driver:
+        problems.append(f"no {what} toolkit (system or from pip wheels) both runs on driver {driver} and builds for "
+                        f"{', '.join(archs) or 'the requested GPUs'}" + (f" ({'; '.join(rejected)})" if rejected else ""))
+    else:
+        problems.append(f"no {what} toolkit from pip wheels builds for {', '.join(archs)}")
+    return ToolkitChoice("", reasons=[f"not chosen: {r}" for r in rejected], problems=problems)
+
+
+def _pip_choice(mm: str, recipe: Recipe, machine_has_toolkits: bool) -> ToolkitChoice:
+    root = tkmod.toolkit_root(mm)
     assembled = tkmod.load(root)
     pending = assembled is None or not tkmod.has_extras(assembled, recipe.toolkit_extras)
-    why = "; ".join(rejected) if rejected else "no CUDA toolkit with nvcc on this machine"
-    reasons.append(f"CUDA {chosen} from NVIDIA's pip wheels in {root} ({why}); "
-                   + ("to be assembled before the build (needs the wheels: network or --offline DIR)" if pending else "already assembled"))
-    return ToolkitChoice(
-        "pip-wheels", str(root), str(root / "bin" / "nvcc"),
-        assembled.version if assembled and not pending else chosen, str(root / "lib64"), pending=pending, reasons=reasons,
-    )
+    why = "no toolkit of this machine fits (see below)" if machine_has_toolkits else "no CUDA toolkit with nvcc on this machine"
+    reason = (f"CUDA {mm} from NVIDIA's pip wheels in {root} ({why}); "
+              + ("to be assembled before the build (needs the wheels: network or --offline DIR)" if pending else "already assembled"))
+    return ToolkitChoice("pip-wheels", str(root), str(root / "bin" / "nvcc"),
+                         assembled.version if assembled and not pending else mm, str(root / "lib64"), pending=pending,
+                         reasons=[reason])
+
+
+def _accepts_some_compiler(machine: Machine, cuda: str) -> bool | None:
+    """Does nvcc `cuda` accept at least one host compiler of this machine? None when the data has no limits."""
+    kinds = ("msvc",) if machine.os.system == "windows" else ("gcc", "clang")
+    verdicts = [compiler_accepted(c, cuda) for c in machine.compilers if c.kind in kinds]
+    if any(v is True for v in verdicts):
+        return True
+    if verdicts and all(v is False for v in verdicts):
+        return False
+    return None
 
 
 def _toolkit_misfit(tk: CudaToolkit, machine: Machine, archs: list[str], recipe: Recipe, local: bool) -> str:
@@ -537,12 +576,16 @@ def build_settings(
     jobs: int | None = None,
     context: dict[str, str] | None = None,
     toolkit: str = "auto",
+    cuda_major: int | None = None,
 ) -> dict[str, Any]:
     """Everything needed to build `package` with CUDA on `machine`, with reasons and blockers.
 
     `context` adds build-time facts (python, python_include, python_library, numpy_include,
     contrib_modules) the builder knows and a plan does not; placeholders with no value render as
     "<name>". `toolkit` forces "system", "conda" or "pip-wheels" ("auto": system when one fits).
+    `cuda_major` keeps the toolkit on one CUDA major (a plan that shares CUDA 12 between TensorFlow and
+    dlib); this function is the one source-build decision: `gpuready plan` shows its answer and
+    `gpuready install` builds it.
     """
     recipe = find_recipe(package)
     if recipe is None:
@@ -581,7 +624,7 @@ def build_settings(
 
     # toolkit, cuDNN, compiler
     local = is_local(machine)
-    tk = choose_toolkit(machine, archs, recipe, prefer=toolkit, local=local)
+    tk = choose_toolkit(machine, archs, recipe, prefer=toolkit, local=local, cuda_major=cuda_major)
     reasons.extend(tk.reasons)
     for p in tk.problems:
         block("build_cuda_not_found", p)
@@ -651,6 +694,7 @@ def build_settings(
         "toolkit_source": tk.source,
         "toolkit_pending": tk.pending,
         "toolkit_extras": list(recipe.toolkit_extras),
+        "toolkit_requirements": _toolkit_requirements(tk, recipe, cudnn),
         "cudnn": {
             "version": cudnn.version, "origin": cudnn.origin, "root": cudnn.root, "include_dir": cudnn.include_dir,
             "library": cudnn.library, "library_dir": cudnn.library_dir, "link": cudnn.link,
@@ -670,6 +714,14 @@ def build_settings(
         "problems": problems,
         "findings": labelled,
     }
+
+
+def _toolkit_requirements(tk: ToolkitChoice, recipe: Recipe, cudnn: CudnnChoice) -> list[str]:
+    """The NVIDIA wheels a pip-wheel toolkit is assembled from (what `download` fetches for it); [] otherwise."""
+    spec = toolkit_for_major(vtuple(tk.version)[0]) if tk.source == "pip-wheels" and vtuple(tk.version) else None
+    if spec is None:
+        return []
+    return tkmod.requirements(spec, tk.version, recipe.toolkit_extras, cudnn=cudnn.origin == "pip-wheels")
 
 
 def _empty_placeholder(value: str, ctx: dict[str, str]) -> bool:

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from gpuready.build import toolkit as tkmod
-from gpuready.build.recipes import toolkit_for_major
 from gpuready.install import knowledge, offline
 from gpuready.install.executor import Command, NetOptions, apply_network, requirements_of, split_pip_argv
 from gpuready.install.knowledge import canonical
@@ -133,17 +131,9 @@ def stub_wheel(folder: Path, name: str, version: str, requires: Sequence[str] = 
 
 
 def toolkit_requirements(build: dict | None) -> list[str]:
-    """The NVIDIA wheels of a CUDA toolkit the build assembles from pip (empty when it uses a system one)."""
-    if not build or build.get("toolkit_source") != "pip-wheels":
-        return []
-    cuda = str(build.get("cuda_version") or "")
-    try:
-        spec = toolkit_for_major(int(cuda.split(".")[0]))
-    except (ValueError, TypeError):
-        return []
-    if spec is None:
-        return []
-    return list(tkmod.requirements(spec, cuda, tuple(build.get("toolkit_extras") or ()), cudnn=True))
+    """The NVIDIA wheels of a CUDA toolkit the build assembles from pip (empty when it uses a system one):
+    the build stage's own list, from the plan's build settings."""
+    return list((build or {}).get("toolkit_requirements") or [])
 
 
 # A new venv made offline (`python -m venv`) has only the pip bundled with its Python (ensurepip, PEP 453);

@@ -547,7 +547,8 @@ def _build(pkg: PackagePlan, opts: InstallOptions, machine: Machine, python: str
     pip_args = ("--no-index", "--find-links", str(opts.offline.resolve())) if opts.offline is not None else ()
     with offline_env(opts.offline.resolve() if opts.offline is not None else None):
         res = build_wheel(machine, name, version=pkg.version, sdist=sdist, cuda_archs=archs, python=python,
-                          jobs=opts.jobs, progress=opts.progress, use_cache=opts.use_cache, pip_args=pip_args)
+                          jobs=opts.jobs, progress=opts.progress, use_cache=opts.use_cache, pip_args=pip_args,
+                          cuda_major=_cuda_major(build))
     wheel = res.wheel
     entry.update(ok=res.ok, wheel=str(wheel) if wheel else "", cached=res.cached, seconds=round(res.seconds, 1),
                  cuda_enabled=res.cuda_enabled, log=str(res.log or ""), problems=list(res.problems))
@@ -575,6 +576,12 @@ def _build(pkg: PackagePlan, opts: InstallOptions, machine: Machine, python: str
             rep.error = "; ".join(entry["problems"]) or f"the {name} build failed"
         return False, None
     return True, wheel
+
+
+def _cuda_major(build: dict) -> int | None:
+    """The CUDA major the plan's build settings use: install builds what the plan showed."""
+    major = str(build.get("cuda_version") or "").split(".")[0]
+    return int(major) if major.isdigit() else None
 
 
 def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[PackagePlan], opts: InstallOptions, machine: Machine,

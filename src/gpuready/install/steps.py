@@ -74,6 +74,8 @@ def build_step(pkg: PackagePlan, cuda_archs: Sequence[str] | None = None, sdist:
     archs = list(cuda_archs or build.get("cuda_arch_bin") or [])
     if archs:
         argv += ["--cuda-arch", ",".join(archs)]
+    if "--cuda-major" in pkg.install[:-1]:  # the plan keeps this build on its shared CUDA major
+        argv += ["--cuda-major", pkg.install[pkg.install.index("--cuda-major") + 1]]
     if sdist is not None:
         argv += ["--sdist", str(sdist)]
     return Step("build", f"build {pkg.dist_name} {pkg.version or ''}".strip(), pkg.name, Command(tuple(argv)), pkg=pkg)

@@ -26,13 +26,10 @@ class PlanFormatError(ValueError):
 
 @dataclass
 class SourceContext:
-    """What the source-build candidates decided (toolkit, cuDNN copy, release), by (package, version, CUDA major).
+    """The build stage's settings for source builds, by (package, version, CUDA major; -1: its own choice),
+    computed once per plan: filled while candidates are made, read when the chosen build's settings are written."""
 
-    Filled while candidates are made, read when the chosen build's settings are written; lives here so
-    that plans without dlib/OpenCV never import the source-build module.
-    """
-
-    choices: dict[tuple[str, str, int], tuple[Any, Any, Any]] = field(default_factory=dict)
+    choices: dict[tuple[str, str, int], dict] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

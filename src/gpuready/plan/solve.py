@@ -23,6 +23,7 @@ from gpuready.plan.evaluate import Verdict, evaluate
 from gpuready.indexconfig import IndexConfig, configured_torch_mirror, portable, read_index_config
 from gpuready.plan.installs import install_for, system_requirements, via_pypi
 from gpuready.plan.model import Blocked, PackagePlan, Plan, SourceContext
+from gpuready.plan.source import plan_build_settings, source_gpu_builds
 from gpuready.plan.requests import COMPANIONS, Request, parse_requests
 from gpuready.plan.target import Target, target_from_machine
 
@@ -71,8 +72,6 @@ def _exact_pin(req: Request) -> str:
 def candidates(req: Request, t: Target, ctx: SourceContext) -> Candidates:
     all_builds = list(builds(req.name))
     if KINDS[req.name] == "source":
-        from gpuready.plan.source import source_gpu_builds  # only plans with dlib/OpenCV need it
-
         all_builds = source_gpu_builds(req.name, t, ctx) + all_builds
         all_builds.sort(key=lambda b: b.key, reverse=True)
     if req.name == "opencv" and req.dist in OPENCV_DISTS:
@@ -390,19 +389,18 @@ def _package_plan(c: Candidates, v: Verdict | None, solo: Verdict | None, joint,
                        "the CPU one can shadow the GPU one")
     build_dict = None
     if b.gpu and b.source_build:
-        from gpuready.plan.source import build_settings_for
-
-        build_dict, origin = build_settings_for(t, b, ctx)
-        tk, _, _ = ctx.choices[(b.package, b.version, b.cuda_major)]
+        build_dict, forced = plan_build_settings(t, b, ctx)
         archs = build_dict.get("cuda_arch_bin") or []
         if archs:
             argv += ["--cuda-arch", ",".join(archs)]
-        if tk.origin == "pip":
+        if forced:
+            argv += ["--cuda-major", str(b.cuda_major)]
+        if build_dict.get("toolkit_source") == "pip-wheels":
             argv += ["--toolkit", "pip-wheels"]
         if idx.custom_index:
             argv += ["--index-url", idx.index_url]
-        reasons.append(f"source build: no CUDA wheels of {info.display} exist on PyPI"
-                       + ("" if origin == "build" else " (settings below computed by plan)"))
+        reasons.append(f"source build: no CUDA wheels of {info.display} exist on PyPI; the settings are the build stage's own "
+                       "(what `gpuready install` builds)" + (f", kept on CUDA {b.cuda_major} for this plan" if forced else ""))
     blocked = None
     if t.has_gpu and not b.gpu:
         gpu_v = c.gpu()
