@@ -171,9 +171,8 @@ def read_lock_text(text: str, tmp_path: Path):
 
 
 @needs_uv
-@pytest.mark.parametrize("installer", ["pip", "uv"])
-def test_install_the_lock_on_this_machine(wheel_index, tmp_path, venv, installer):
-    """A lock made for this machine installs exactly its files; a tampered hash installs nothing."""
+def test_install_the_lock_on_this_machine(wheel_index, tmp_path, venv):
+    """A lock made for this machine installs exactly its files (pip); a tampered hash installs nothing (uv)."""
     env = offline_env(tmp_path)
     req = tmp_path / "r.txt"
     req.write_text(f"--index-url {wheel_index.simple}\ngpr-a\n")
@@ -181,7 +180,7 @@ def test_install_the_lock_on_this_machine(wheel_index, tmp_path, venv, installer
     res = gpuready(["plan", "-r", str(req), "--format", "pylock", "-o", str(out)], env)
     assert res.returncode == 0, res.stderr[-3000:]
     py = str(python_of(venv))
-    res = gpuready(["install", "--lock", str(out), "--python", py, "--installer", installer, "--no-verify", "-q"], env)
+    res = gpuready(["install", "--lock", str(out), "--python", py, "--installer", "pip", "--no-verify", "-q"], env)
     assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-2000:])
     freeze = subprocess.run([py, "-m", "pip", "freeze"], capture_output=True, text=True, env=env).stdout.split()
     assert "gpr-a==1.0" in freeze and "gpr-b==2.0" in freeze
@@ -192,19 +191,22 @@ def test_install_the_lock_on_this_machine(wheel_index, tmp_path, venv, installer
     sha = validate(text).packages[0].wheels[0].hashes["sha256"]
     bad.write_text(text.replace(sha, "0" * 64))
     subprocess.run([py, "-m", "pip", "uninstall", "-y", "gpr-a", "gpr-b"], capture_output=True, env=env)
-    res = gpuready(["install", "--lock", str(bad), "--python", py, "--installer", installer, "--no-verify", "-q"], env)
+    res = gpuready(["install", "--lock", str(bad), "--python", py, "--installer", "uv", "--no-verify", "-q"], env)
     assert res.returncode == 1, res.stdout[-2000:]
     freeze = subprocess.run([py, "-m", "pip", "freeze"], capture_output=True, text=True, env=env).stdout.split()
     assert not any(f.startswith(("gpr-a", "gpr-b")) for f in freeze)
 
 
-@needs_uv
-def test_install_refuses_a_lock_for_another_kind_of_machine(wheel_index, tmp_path):
-    env = offline_env(tmp_path)
-    req = tmp_path / "r.txt"
-    req.write_text(f"--index-url {wheel_index.simple}\ntorch\n")
+def test_install_refuses_a_lock_for_another_kind_of_machine(tmp_path):
+    from gpuready.install.resolve import Resolution
+
+    h200 = load_machine("h200-driver580")
+    lock = {"lock-version": "1.0", "created-by": "uv", "packages": [
+        {"name": "gpr-a", "version": "1.0", "wheels": [{"url": "http://127.0.0.1:9/files/gpr_a-1.0-py3-none-any.whl",
+                                                       "hashes": {"sha256": "0" * 64}}]}]}
     out = tmp_path / "pylock.toml"
-    assert gpuready(["plan", "-r", str(req), "--machine", H200, "--format", "pylock", "-o", str(out)], env).returncode == 0
+    out.write_text(pylock_text(torch_plan("http://127.0.0.1:9/simple"), Resolution(True, tool="uv", lock=lock), h200))
+    env = offline_env(tmp_path)
     if sys.version_info[:2] == (3, 12):
         pytest.skip("this Python is the lock's own")
     res = gpuready(["install", "--lock", str(out), "--dry-run", "-q"], env)
@@ -227,4 +229,28 @@ def test_install_a_requirements_file_resolved_once(wheel_index, tmp_path, venv):
     res = gpuready(["install", "-r", str(req), "--python", py, "--installer", "pip", "--no-verify", "-q"], env)
     assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-2000:])
     freeze = subprocess.run([py, "-m", "pip", "freeze"], capture_output=True, text=True, env=env).stdout.split()
+    assert {"gpr-a==1.0", "gpr-b==2.0"} <= set(freeze)
+
+
+@needs_uv
+def test_a_lock_offline_into_a_new_venv(wheel_index, tmp_path):
+    """download --lock fetches exactly the locked files; install --lock --offline makes a new venv and installs
+    them with the index gone (and every proxy dead)."""
+    env = offline_env(tmp_path)
+    req = tmp_path / "r.txt"
+    req.write_text(f"--index-url {wheel_index.simple}\ngpr-a\n")
+    lock = tmp_path / "pylock.toml"
+    assert gpuready(["plan", "-r", str(req), "--format", "pylock", "-o", str(lock)], env).returncode == 0
+    folder = tmp_path / "offline"
+    res = gpuready(["download", "--lock", str(lock), "-d", str(folder), "-q"], env)
+    assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-2000:])
+    files = sorted(p.name for p in folder.iterdir())
+    assert "gpr_a-1.0-py3-none-any.whl" in files and "gpr_b-2.0-py3-none-any.whl" in files and "gpr_b-1.0-py3-none-any.whl" not in files
+    assert lock.is_file() and not any(n.startswith(".gpuready-lock") for n in files)
+    wheel_index.close()
+    new = tmp_path / "new-venv"
+    res = gpuready(["install", "--lock", str(lock), "--offline", str(folder), "--venv", str(new), "--installer", "pip",
+                    "--no-verify", "-q"], {**env, "HTTP_PROXY": env["HTTPS_PROXY"]})
+    assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-2000:])
+    freeze = subprocess.run([str(python_of(new)), "-m", "pip", "freeze"], capture_output=True, text=True, env=env).stdout.split()
     assert {"gpr-a==1.0", "gpr-b==2.0"} <= set(freeze)

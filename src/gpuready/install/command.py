@@ -234,11 +234,13 @@ def _recover(venv: Path | None, python: str | None) -> int:
 
 
 @click.command()
-@click.argument("packages", nargs=-1, required=True)
+@click.argument("packages", nargs=-1)
 @click.option("-d", "--dest", "dest", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to fill (created if missing; can be reused to add packages).")
 @machine_option
 @click.option("--python", "python", type=str, default=None, help="Plan for this interpreter's environment (when no --machine).")
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), help="Download for this plan instead of planning.")
+@click.option("--lock", "lock_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Fetch exactly the files of this lock (hash-checked), for `install --lock FILE --offline DIR` on the target.")
 @click.option("--index-url", default=None, help="Use this package index instead of PyPI (a mirror).")
 @click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index.")
 @click.option("--no-build-deps", is_flag=True, help="Skip the build requirements of sdists (the target already has setuptools, cmake, ...).")
@@ -249,7 +251,7 @@ def _recover(venv: Path | None, python: str | None) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest and the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, python: str | None, plan_file: Path | None,
-             index_url: str | None, mirror: str | None, no_build_deps: bool, exclude: tuple[str, ...], glibc: str, retries: int, net_timeout: int,
+             lock_file: Path | None, index_url: str | None, mirror: str | None, no_build_deps: bool, exclude: tuple[str, ...], glibc: str, retries: int, net_timeout: int,
              as_json: bool, quiet: bool) -> None:
     """Fetch every wheel and sdist that installing PACKAGES needs on a machine (this one, or --machine FILE) into DEST.
 
@@ -266,6 +268,8 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     from gpuready.report.terminal import console
 
     net = _net_options(index_url, mirror, retries, net_timeout)
+    if not packages and plan_file is None and lock_file is None:
+        raise BadInput("name at least one package (or pass --plan FILE / --lock FILE)")
     if dest.exists() and not dest.is_dir():
         raise BadInput(f"{dest}: not a folder")
     try:
@@ -273,8 +277,22 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     except OSError as exc:
         raise BadInput(f"{dest}: cannot create this folder ({exc.strerror or exc})") from None
     machine = get_machine(machine_file, python)
+    locked = None
     try:
-        plan = load_plan_file(plan_file) if plan_file is not None else make_install_plan(machine, packages, net)
+        if lock_file is not None:
+            from gpuready.install.lock import LockError, check_machine, read_lock, requirements_for_installer
+
+            try:
+                lock = read_lock(lock_file)
+                problems = check_machine(lock.target, machine)
+                if problems:
+                    raise InstallError(f"--lock {lock_file}: the target is not the kind the lock was made for: " + "; ".join(problems))
+                locked = requirements_for_installer(lock, machine, dest / ".gpuready-lock-requirements.txt")
+            except LockError as exc:
+                raise InstallError(str(exc)) from None
+            plan = lock.plan()
+        else:
+            plan = load_plan_file(plan_file) if plan_file is not None else make_install_plan(machine, packages, net)
     except InstallError as exc:
         raise BadInput(str(exc)) from None
     out = console(stderr=as_json)
@@ -291,7 +309,7 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     try:
         with view:
             result = do_download(machine, plan, packages, dest, net=net, build_deps=not no_build_deps, exclude=exclude, log=log,
-                                 view=view, glibc_hint=glibc)
+                                 view=view, glibc_hint=glibc, locked=locked)
     except OfflineError as exc:
         log.close()
         raise BadInput(str(exc)) from None
@@ -299,6 +317,8 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
         log.close()
         err.print("gpuready: interrupted; the folder may be incomplete (run the same command again to finish it)", markup=False)
         sys.exit(130)
+    if locked is not None and lock_file is not None and locked.resolve() != lock_file.resolve():
+        locked.unlink(missing_ok=True)  # the one written for a pylock (a hashed requirements lock is used as it is)
     causes: list[dict] = []
     hints: list[str] = []
     for what, res in result.failed:

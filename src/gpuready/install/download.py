@@ -204,11 +204,14 @@ def download(
     log: RunLog,
     view: ProgressView | None = None,
     glibc_hint: str = "",
+    locked: Path | None = None,
 ) -> DownloadResult:
     """Fetch every file `plan` needs on `machine` into `dest`, and write the manifest.
 
     `exclude`: projects the target already has (numpy, Pillow ...): not fetched, and files of them
     left by pip's resolution are removed, so the folder stays small enough to carry.
+    `locked`: the hashed requirements of a lock (gpuready.install.lock): exactly those files are fetched
+    (`pip download --no-deps --require-hashes`) instead of resolving the plan's binary packages again.
     """
     skip = {canonical(x) for x in exclude}
     dest.mkdir(parents=True, exist_ok=True)
@@ -239,7 +242,7 @@ def download(
         result.slow.extend(parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))))
         new = sorted(p for p in dest.iterdir() if p.name not in before)
         for p in new:
-            roles.setdefault(p.name, what.split(":", 1)[-1].strip())
+            roles.setdefault(p.name, "target environment" if what.startswith("target environment") else what.split(":", 1)[-1].strip())
         return res, new
 
     # 1. sdists of the packages built on the target
@@ -270,6 +273,8 @@ def download(
     for pkg in packages:
         if pkg.is_source:
             continue
+        if locked is not None and "-e" not in pkg.install:
+            continue  # the lock names its files: fetched below, by hash
         try:
             _, args = split_pip_argv(list(pkg.install))
         except ValueError as exc:
@@ -284,10 +289,13 @@ def download(
         if not requirements_of(keep):
             continue
         jobs.append((f"wheels: {pkg.name}", keep))
+    if locked is not None:
+        jobs.append(("locked files", ["--no-deps", "--require-hashes", "-r", str(locked)]))
     for what, args in jobs:
-        if not requirements_of(args):
+        if not requirements_of(args) and what != "locked files":
             continue  # an sdist with no build requirements (an in-tree backend)
-        full = apply_network(["--only-binary=:all:", *binary_only, *args], net)
+        # --no-deps lets pip take the lock's sdists for another platform; everything else is wheels only
+        full = apply_network([*([] if what == "locked files" else ["--only-binary=:all:"]), *binary_only, *args], net)
         if not what.startswith("build requirements"):
             full += ["--find-links", str(stubs)]  # after apply_network: an offline source folder drops other find-links
         res, _ = run(what, full)

@@ -307,8 +307,9 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
         raise InstallError("name at least one package (or pass -r FILE / --project DIR / --lock FILE / --plan FILE / --offline DIR)")
     if sum((opts.plan_file is not None, opts.lock is not None, project)) > 1:
         raise InstallError("choose one of --plan, --lock and -r/--project")
-    if (opts.lock is not None or project) and opts.offline is not None:
-        raise InstallError("--offline installs the plan in its folder; it cannot be combined with --lock or -r/--project")
+    if project and opts.offline is not None:
+        raise InstallError("--offline installs the plan in its folder; it cannot be combined with -r/--project "
+                           "(lock the project, `gpuready download --lock FILE -d DIR`, then `install --lock FILE --offline DIR`)")
     target, create = _target(opts)
     rep.target = target
     base_python = opts.python or sys.executable

@@ -269,7 +269,7 @@ def _prepare(plan: Plan, res: Resolution, machine: Machine, out_dir: Path | None
         "gpuready_version": __version__, "resolver": res.tool,
         "cuda": plan.cuda or "", "cudnn": plan.cudnn or "",
         "constraints": list(res.constraints),
-        "indexes": _indexes(res),
+        "indexes": _indexes(res) or None,
         "target": target,
         "packages": _gpuready_packages(plan, res, locked_built),
     }
