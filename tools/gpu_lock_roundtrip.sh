@@ -5,7 +5,8 @@
 #      sh tools/gpu_lock_roundtrip.sh prepare        # writes gpu-lock/ (about 52 MB: pylock.toml + wheels/)
 #    It plans `dlib numpy` for the saved H200 machine, writes a PEP 751 lock, and fetches exactly the locked
 #    files plus dlib's sdist, its build tools (cmake, ninja, setuptools, packaging, wheel) and pip.
-# 2. On the GPU machine (no network), from the repo root with gpu-lock/ carried along:
+# 2. On the GPU machine (no network), from the repo root with gpu-lock/ carried along (it is git-ignored:
+#    name it in the run's carry list):
 #      sh tools/gpu_lock_roundtrip.sh run
 #    It checks the machine kind against the lock, makes a new venv with no network, installs the locked
 #    files hash-checked, builds dlib with CUDA from the folder, verifies it, and records under $OUT:
