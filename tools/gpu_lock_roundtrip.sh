@@ -31,7 +31,7 @@ $GPUREADY probe --format pixi >"$OUT/pixi.toml" 2>&1 || true
 start=$(date +%s)
 # no network at all: a dead proxy for anything that would try
 HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
-    $GPUREADY install --lock gpu-lock/pylock.toml --offline gpu-lock/wheels --venv "$VENV" --json \
+    $GPUREADY install --lock gpu-lock/pylock.toml --offline gpu-lock/wheels --venv "$VENV" --installer pip --json \
     >"$OUT/install.json" 2>"$OUT/install.err" && rc=0 || rc=$?
 echo "install rc=$rc seconds=$(( $(date +%s) - start ))" | tee "$OUT/summary.txt"
 if [ -x "$VENV/bin/python" ]; then
