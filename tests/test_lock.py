@@ -254,3 +254,15 @@ def test_a_lock_offline_into_a_new_venv(wheel_index, tmp_path):
     assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-2000:])
     freeze = subprocess.run([str(python_of(new)), "-m", "pip", "freeze"], capture_output=True, text=True, env=env).stdout.split()
     assert {"gpr-a==1.0", "gpr-b==2.0"} <= set(freeze)
+
+
+@needs_uv
+def test_the_users_own_hashes_must_match_the_resolution(wheel_index, quiet_env, tmp_path):
+    import hashlib
+
+    m = load_machine("h200-driver580")
+    good = "sha256:" + hashlib.sha256((wheel_index.folder / "gpr_b-2.0-py3-none-any.whl").read_bytes()).hexdigest()
+    plan = torch_plan(wheel_index.simple, "gpr-a")
+    assert resolve(plan, m, tool="uv", pin_cuda=False, user_hashes={"gpr-b": [good]}).ok
+    res = resolve(plan, m, tool="uv", pin_cuda=False, user_hashes={"gpr-b": ["sha256:" + "0" * 64]})
+    assert not res.ok and "gpr-b 2.0: none of its files has a hash your requirements file gives" in res.conflict

@@ -48,7 +48,7 @@ def plan_and_lock(machine: Machine, requests: Sequence[str], args: ProjectArgs, 
 
     Raises ValueError (ProjectError, RequestError) for unreadable input and ResolveError when no resolver runs."""
     from gpuready.plan.project import (
-        from_arguments, marker_environment, plan_project, read_project_input_files, with_versions,
+        from_arguments, marker_environment, plan_project, read_project_input_files, user_hashes, with_versions,
     )
 
     env = marker_environment(machine)
@@ -57,7 +57,7 @@ def plan_and_lock(machine: Machine, requests: Sequence[str], args: ProjectArgs, 
     plan = plan_project(machine, inp, index_url=index_url, mirror=mirror)
     glibc, _ = target_glibc(machine, here=True)
     res = resolve(plan, machine, tool=args.resolver, constraints=[c.requirement for c in inp.constraints], glibc=glibc,
-                  native_python=python)
+                  native_python=python, user_hashes=user_hashes(inp))
     if not res.ok:
         return ProjectPlan(plan, res)
     plan = with_versions(plan, res.pins())

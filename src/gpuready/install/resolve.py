@@ -27,7 +27,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -411,10 +411,13 @@ def cuda_pins(lock: dict, cuda: str | None) -> dict[str, str]:
 
 def resolve(plan: Plan, machine: Machine, *, tool: str = "auto", constraints: Sequence[str] = (), glibc: str = "",
             native_python: str | None = None, cache_dir: Path | None = None, timeout: float = 600.0,
-            log: CommandLog | None = None, pin_cuda: bool = True) -> Resolution:
+            log: CommandLog | None = None, pin_cuda: bool = True,
+            user_hashes: Mapping[str, Sequence[str]] | None = None) -> Resolution:
     """Resolve everything `plan` installs for `machine`; pin the CUDA-versioned wheels to the plan's CUDA.
 
     `native_python`: the target interpreter when it runs here (pip then resolves natively, sdists included).
+    `user_hashes`: {project: ["sha256:..."]} from the user's requirements file; a resolved package none of whose
+    files has one of them is a conflict (the file asked for other bytes).
     """
     uv = find_uv() if tool in ("auto", "uv") else ()
     if tool == "uv" and not uv:
@@ -439,6 +442,11 @@ def resolve(plan: Plan, machine: Machine, *, tool: str = "auto", constraints: Se
         res = Resolution(ok, tool=_tool(kind, uv, python), lock=lock, conflict=conflict, command=display, built=inp.built, input=inp)
         if kind == "pip" and native_python is None:
             res.notes.append("resolved by pip for another machine: wheels only (--only-binary=:all:); install uv for sdists too")
+        if ok and user_hashes:
+            bad = hash_mismatches(lock, user_hashes)
+            if bad:
+                res.ok, res.conflict = False, "\n".join(bad)
+                return res
         if not ok or not pin_cuda:
             return res
         pins = cuda_pins(lock, plan.cuda)
@@ -467,6 +475,22 @@ def resolve(plan: Plan, machine: Machine, *, tool: str = "auto", constraints: Se
         return res
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def hash_mismatches(lock: dict, user_hashes: Mapping[str, Sequence[str]]) -> list[str]:
+    """Packages whose resolved files carry none of the hashes the user's requirements file gives for them."""
+    out = []
+    for p in lock.get("packages", []):
+        name = canonicalize_name(p.get("name", ""))
+        want = {h.replace("=", ":", 1) if ":" not in h else h for h in user_hashes.get(name, ())}
+        if not want:
+            continue
+        files = [*(p.get("wheels") or []), p.get("sdist") or {}, p.get("archive") or {}]
+        have = {f"{a}:{d}" for f in files for a, d in (f.get("hashes") or {}).items()}
+        if not want & have:
+            out.append(f"{name} {p.get('version')}: none of its files has a hash your requirements file gives "
+                       f"({', '.join(sorted(want))[:200]}); the index's files are {', '.join(sorted(have))[:200] or 'unhashed'}")
+    return out
 
 
 def _version_in(lock: dict, name: str) -> str:

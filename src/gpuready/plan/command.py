@@ -129,6 +129,7 @@ def plan(packages: tuple[str, ...], as_json: bool, fmt: str, requirement_files: 
 def _resolve(result, machine, inp, resolver: str, *, from_file: bool):
     """The whole set through uv (or pip) for the target; bad setups are exit 2, a conflict is reported by the caller."""
     from gpuready.install.resolve import ResolveError, resolve, target_glibc
+    from gpuready.plan.project import user_hashes
     from gpuready.plan.solve import is_this_machine
 
     here = not from_file and is_this_machine(machine)
@@ -136,7 +137,8 @@ def _resolve(result, machine, inp, resolver: str, *, from_file: bool):
     constraints = [c.requirement for c in inp.constraints]
     try:
         return resolve(result, machine, tool=resolver, constraints=constraints, glibc=glibc,
-                       native_python=machine.python.executable if here and machine.python.executable else None)
+                       native_python=machine.python.executable if here and machine.python.executable else None,
+                       user_hashes=user_hashes(inp))
     except ResolveError as exc:
         raise click.ClickException(str(exc)) from None
 

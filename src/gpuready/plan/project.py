@@ -631,3 +631,12 @@ def with_versions(plan, versions: Mapping[str, str]):
     pkgs = tuple(dataclasses.replace(p, version=versions.get(p.name) or p.version)
                  if p.variant == "passthrough" and not p.version and p.name in versions else p for p in plan.packages)
     return dataclasses.replace(plan, packages=pkgs)
+
+
+def user_hashes(inp: ProjectInput) -> dict[str, tuple[str, ...]]:
+    """{project: hashes} the user's files pin (`--hash=sha256:...`) for the packages passed through."""
+    out: dict[str, tuple[str, ...]] = {}
+    for r in split(inp).passthrough:
+        if r.name and r.hashes:
+            out[r.name] = out.get(r.name, ()) + r.hashes
+    return out
