@@ -19,7 +19,7 @@ def test_doctor_json_schema_and_exit_code():
     res = gpuready("doctor", "--json", "--machine", str(MACHINES / "ubuntu1804-v100-cuda10.json"))
     assert res.returncode == 1
     data = json.loads(res.stdout)
-    assert set(data) == {"machine", "findings"}
+    assert set(data) == {"schema", "schema_version", "machine", "findings"}
     for f in data["findings"]:
         assert set(f) >= {"label", "severity", "subject", "message", "evidence", "fix"}
 

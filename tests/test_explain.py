@@ -427,14 +427,14 @@ def test_cli_file_terminal_and_json(tmp_path):
     assert r.exit_code == 0 and "build_cudnn_not_found" in r.output and "line 2" in r.output
     r = run_cli("--no-probe", "--json", str(log))
     data = json.loads(r.output)
-    assert r.exit_code == 0 and list(data) == ["causes"]
+    assert r.exit_code == 0 and list(data) == ["schema", "schema_version", "causes"]
     assert data["causes"][0]["label"] == "build_cudnn_not_found"
     assert data["causes"][0]["evidence"][0] == {"line": 2, "text": "CMake Error: Could NOT find CUDNN (missing: CUDNN_LIBRARY)"}
 
 
 def test_cli_stdin_and_clean_log():
     r = run_cli("--no-probe", "--json", input="all fine\n")
-    assert r.exit_code == 0 and json.loads(r.output) == {"causes": []}
+    assert r.exit_code == 0 and json.loads(r.output) == {"schema": "gpuready.explain", "schema_version": 1, "causes": []}
     r = run_cli("--no-probe", input="all fine\n")
     assert r.exit_code == 0 and "No problem found" in r.output
     r = run_cli("--no-probe", "--stage", "install", "--package", "tensorflow", "-", input="ReadTimeoutError: HTTPSConnectionPool(host='x', port=443): Read timed out.\n")

@@ -19,6 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("machine", "findings", "proc", "paths", "elf", "typed", "__init__"),
     ("knowledge",),
     ("indexconfig",),  # pip's, uv's, conda's index settings and the PyTorch mirror: read by plan, install, explain
+    ("diagnosis",),
     ("report",),
     ("probe",),
     ("build",),

@@ -66,6 +66,16 @@ class GPU:
     compute_capability: str = ""  # "9.0"; empty when unknown
     memory_mib: int = 0
     pci_bus_id: str = ""
+    # The node's health, from NVML (None/empty: not asked, or this GPU/driver cannot say). Optional so that
+    # machine files written before these fields existed still load.
+    persistence_mode: bool | None = None  # Linux: the driver stays initialised between programs
+    ecc_uncorrected_volatile: int | None = None  # uncorrected ECC errors since the last driver load
+    ecc_uncorrected_aggregate: int | None = None  # ... over the GPU's lifetime
+    retired_pages_pending: bool | None = None  # pages waiting to be retired (needs a GPU reset/reboot)
+    remap_pending: bool | None = None  # A100/H100+: a row remap waits for a GPU reset
+    remap_failed: bool | None = None  # a row remap failed: the memory is faulty
+    throttle_reasons: tuple[str, ...] = ()  # active clock throttle reasons ("hw_slowdown", "sw_thermal", ...)
+    processes: tuple[str, ...] = ()  # other processes holding GPU memory: "pid 4242 python3 (2048 MiB)"
 
     @property
     def sm(self) -> str:
@@ -80,6 +90,17 @@ class Driver:
     source: str = ""  # where the facts came from: "nvml", "proc", "nvidia-smi", "saved"
     kernel_module_version: str = ""  # /proc/driver/nvidia/version: differs from version on a lib/module mismatch
     nvidia_pci_devices: int = 0  # NVIDIA display controllers on the PCI bus, seen with or without a driver
+    # What decides whether a process sees the GPUs the driver has (read by the probe; optional so that
+    # older machine files load). None = the variable is not set.
+    cuda_visible_devices: str | None = None
+    nvidia_visible_devices: str | None = None  # set by the NVIDIA container runtime ("all", "void", "none", ids)
+    nodes_checked: bool = False  # the /dev/nvidia* facts below were read (Linux only)
+    device_nodes: tuple[str, ...] = ()  # /dev/nvidia0, /dev/nvidiactl, /dev/nvidia-uvm, ...
+    nodes_denied: tuple[str, ...] = ()  # "/dev/nvidia0 (crw-rw---- root:video)": present but not read/write for us
+    nouveau_loaded: bool = False  # the open-source nouveau kernel module holds the card
+    wsl_libcuda: str | None = None  # WSL: /usr/lib/wsl/lib/libcuda.so.1 when present, "" when missing, None off WSL
+    xid: tuple[str, ...] = ()  # recent "NVRM: Xid" kernel log lines (newest last)
+    kernel_log: str = ""  # where the Xid lines were read ("dmesg", "journalctl -k"), "" when unreadable
 
     @property
     def present(self) -> bool:
@@ -125,6 +146,26 @@ class FrameworkCopy:
     version: str = ""
     dist: str = ""  # the distribution that installed it, "" when no metadata claims it
     active: bool = False  # the one `import` picks
+    # Read from the files, without importing this copy (optional: older machine files lack them).
+    cuda: bool | None = None  # this copy was built with CUDA (None: could not tell from its files)
+    cuda_evidence: str = ""  # what says so: "NEEDED libcudnn.so.9", "torch/version.py: cuda = '13.0'"
+    entry: str = ""  # the sys.path entry it was found in
+    origin: str = ""  # why that entry is on sys.path: "PYTHONPATH", "user site", ".pth", "egg", "site-packages", "conda", "folder"
+    origin_detail: str = ""  # the .pth file that adds the entry, the conda prefix, ...
+    installer: str = ""  # "pip", "uv", "conda" (dist-info INSTALLER or a conda-meta record), "" when unknown
+    meta: str = ""  # the metadata that claims it: a .dist-info/.egg-info folder or a conda-meta/*.json file
+    extra_paths: tuple[str, ...] = ()  # more top-level files of this copy in the same folder (dlib's _dlib_pybind11*.so)
+
+
+@dataclass(frozen=True)
+class LoadedLibrary:
+    """A CUDA library a framework's process really mapped, after a real operation (from /proc/self/maps)."""
+
+    name: str  # "cudart", "cublas", "cublasLt", "cudnn", "nccl", "nvrtc", "nvJitLink", "cufft", "cuda"
+    path: str
+    version: str = ""  # "9.19.0": from the library itself (cudnnGetVersion, ...) or its file name
+    rule: str = ""  # why this copy was picked: "LD_LIBRARY_PATH", "RUNPATH", "wheel", "system", "path"
+    rule_detail: str = ""  # the sentence behind the rule: "RUNPATH $ORIGIN/../../nvidia/cudnn/lib of torch/lib/libtorch_cuda.so"
 
 
 @dataclass(frozen=True)
@@ -146,6 +187,11 @@ class Framework:
     copies: tuple[FrameworkCopy, ...] = ()
     details: Mapping[str, str] = field(default_factory=dict)  # extra facts: providers, build info lines, ...
     seconds: float = 0.0  # how long the inspection took
+    loaded: tuple[LoadedLibrary, ...] = ()  # CUDA libraries its process mapped (optional: older files lack it)
+    module_file: str = ""  # the file `import` really took (its __file__)
+    built_cudnn: str = ""  # the cuDNN it was compiled against, when it says ("9.19.0")
+    built_cublas: str = ""  # the cuBLAS it was compiled against, when it says
+    would_load: tuple[LoadedLibrary, ...] = ()  # the copy cuda-pathfinder picks in this environment, per library in `loaded`
 
 
 @dataclass(frozen=True)

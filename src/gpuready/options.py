@@ -28,11 +28,13 @@ python_option = click.option(
 )
 
 
-def get_machine(machine_file: Path | None, python: str | None = None, *, frameworks: bool = True, timeout: float = 60.0) -> Machine:
-    """The saved machine when --machine is given, else a fresh probe of this one."""
+def get_machine(
+    machine_file: Path | None, python: str | None = None, *, frameworks: bool = True, timeout: float = 60.0, real_op: bool = False
+) -> Machine:
+    """The saved machine when --machine is given, else a fresh probe of this one (`real_op`: see probe_machine)."""
     if machine_file is not None:
         return Machine.load(machine_file)
-    machine = probe_machine(python, frameworks=frameworks, timeout=timeout)
+    machine = probe_machine(python, frameworks=frameworks, timeout=timeout, real_op=real_op)
     if python is not None and not machine.python.version:
         # The interpreter the user named cannot be asked anything: that is bad input, not a finding.
         why = next((n.message for n in machine.notes if n.subject == "python"), f"cannot inspect {python}")

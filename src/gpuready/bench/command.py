@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from gpuready.report.jsonout import dumps
 from gpuready.options import python_option
 
 # Accepted only to refuse it clearly: real work needs this machine, not a saved one.
@@ -90,7 +90,8 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, quic
     machine = local_machine(python)
     names = pick_frameworks(packages, machine)
     if not names:
-        click.echo(f"No GPU framework that bench knows is installed in {machine.python.executable}.")
+        msg = f"No GPU framework that bench knows is installed in {machine.python.executable}."
+        click.echo(dumps("bench", {**header(machine), "rows": [], "results": [], "message": msg}) if as_json else msg)
         sys.exit(0)
 
     def progress(name: str) -> None:
@@ -112,7 +113,7 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, quic
         payload = {**head, "rows": [r.to_dict() for r in rows], "results": [r.to_dict() for r in results]}
         if plot_file is not None:
             payload["plot"] = str(plot_file)
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(dumps("bench", payload))
     else:
         from gpuready.report.terminal import console
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from gpuready.report.jsonout import dumps
 from gpuready.options import machine_option
 
 TOOLKIT_CHOICES = ("auto", "system", "conda", "pip-wheels")
@@ -124,7 +125,7 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
     if not result.ok and result.problems:
         result.cause = _explain_log(result.log, machine)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        click.echo(dumps("build", result.to_dict(), default=str))
     else:
         _render_result(result)
     sys.exit(0 if result.ok else 1)
@@ -158,7 +159,7 @@ def _do_trim(recipe: str, sdist: Path, out_dir: Path | None, as_json: bool) -> N
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:
-        click.echo(json.dumps({"path": str(res.path), "files": res.files, "bytes_in": res.bytes_in,
+        click.echo(dumps("build-trim", {"path": str(res.path), "files": res.files, "bytes_in": res.bytes_in,
                                "bytes_out": res.bytes_out, "manifest": res.manifest}, indent=2))
     else:
         click.echo(f"trimmed {sdist.name} ({res.bytes_in / 1e6:.1f} MB) -> {res.path} ({res.bytes_out / 1e6:.1f} MB, {res.files} files)")
@@ -185,7 +186,7 @@ def _dry_run(machine, package, version, archs, method, jobs, toolkit, cuda_major
     hit = cache.lookup(key)
     commands = _commands(s, sdist)
     if as_json:
-        click.echo(json.dumps({"settings": s, "cache_key": key.to_dict(), "cached": str(hit.path) if hit else None,
+        click.echo(dumps("build-settings", {"settings": s, "cache_key": key.to_dict(), "cached": str(hit.path) if hit else None,
                                "commands": commands}, indent=2, default=str))
     else:
         from gpuready.report.terminal import console
@@ -295,7 +296,7 @@ def cache_list(package, as_json) -> None:
 
     entries = c.list_entries(package=package)
     if as_json:
-        click.echo(json.dumps({"dir": str(c.cache_dir()), "entries": [e.to_dict() for e in entries]}, indent=2))
+        click.echo(dumps("cache", {"dir": str(c.cache_dir()), "entries": [e.to_dict() for e in entries]}))
         return
     from rich.table import Table
 

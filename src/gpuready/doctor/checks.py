@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 from typing import Callable, Iterable
 
+from gpuready.diagnosis import gpu_unreachable, hidden_cause
+from gpuready.doctor.copies import check_copies, shadowed_names
+from gpuready.doctor.libraries import check_loaded, loaded_lines
+from gpuready.doctor.node import check_node
 from gpuready.explain import top_label
 from gpuready.findings import Finding
 from gpuready.knowledge.cuda import (
@@ -62,6 +66,8 @@ def check_driver(m: Machine) -> list[Finding]:
             )
         )
         return out
+    if any(f.label == "driver_missing" for f in gpu_unreachable(m)):
+        return out  # check_visibility names the cause (a driver that does not answer, nouveau, a container, WSL)
     if not m.driver.present:
         if m.driver.nvidia_pci_devices:
             out.append(
@@ -107,6 +113,11 @@ def check_driver(m: Machine) -> list[Finding]:
     return out
 
 
+def check_visibility(m: Machine) -> list[Finding]:
+    """Why this process cannot reach a GPU the machine has (shared with verify: gpuready.diagnosis)."""
+    return gpu_unreachable(m)
+
+
 def _cuda_frameworks(m: Machine) -> list[Framework]:
     return [f for f in m.frameworks if f.status == "ok" and f.cuda_build]
 
@@ -139,6 +150,9 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
         return out
     if fw.name == "pytensor":
         return [Finding("", "info", subject, "PyTensor has no CUDA backend of its own; it uses the GPU through mode='JAX' or mode='PYTORCH'.", fix=gpu_install_hint(m, "pytensor"))]
+    if fw.cuda_build is False and fw.name in shadowed_names(m):
+        owner = "dlib" if fw.name == "face_recognition" else fw.name
+        return [Finding("", "info", subject, f"{subject} imports a CPU-only {owner}; a CUDA build is installed behind it (see the {display(owner)} shadowed_install finding: no rebuild needed).")]
     if fw.cuda_build is False:
         sev = "warning" if m.has_gpu else "info"
         evidence = _cpu_evidence(fw)
@@ -211,6 +225,17 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
         return out
     if fw.sees_gpu is False:
         err = fw.error or ""
+        cause = hidden_cause(m)
+        if cause is not None:
+            return [
+                Finding(
+                    "",
+                    "info",
+                    subject,
+                    f"{subject} is a CUDA build; it sees no GPU because of {cause.subject} ({cause.label}, above).",
+                    evidence=tuple(x for x in (err.splitlines()[-1] if err else "",) if x),
+                )
+            ]
         return [
             Finding(
                 explain_label(err, m) or "other",
@@ -228,9 +253,10 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
                 "ok",
                 subject,
                 f"{subject} is a CUDA build ({_detail_line(fw)}); `gpuready verify {fw.name}` runs a real kernel to prove it.",
+                evidence=loaded_lines(fw),
             )
         ]
-    return [Finding("", "ok", subject, f"{subject} works on the GPU: {_detail_line(fw)}.")]
+    return [Finding("", "ok", subject, f"{subject} works on the GPU: {_detail_line(fw)}.", evidence=loaded_lines(fw))]
 
 
 def _with_upgrade(hint: str, need: str) -> str:
@@ -295,41 +321,7 @@ def _broken(m: Machine, fw: Framework, subject: str) -> Finding:
     return Finding(label, "error", subject, msg, evidence=tuple(last), fix=fix)
 
 
-# --- copies, toolkits, cuDNN, compilers ----------------------------------------------------------
-
-
-def check_copies(m: Machine) -> list[Finding]:
-    out = []
-    for fw in m.frameworks:
-        competing = [c for c in fw.copies if "," in c.dist]
-        for c in competing:
-            out.append(
-                Finding(
-                    "shadowed_install",
-                    "warning",
-                    display(fw.name),
-                    f"Several distributions install the same `{fw.name}` module in one place ({c.dist}); the files of the last one installed win, file by file.",
-                    evidence=(c.path,),
-                    fix=f"pip uninstall -y {c.dist.replace(',', ' ')} and install exactly one of them"
-                    + (" (or `gpuready install opencv` for a CUDA build)." if fw.name == "cv2" else "."),
-                )
-            )
-        if len(fw.copies) > 1:
-            active, others = fw.copies[0], fw.copies[1:]
-            out.append(
-                Finding(
-                    "shadowed_install",
-                    "warning",
-                    display(fw.name),
-                    f"{len(fw.copies)} copies of `{fw.name}` are importable; `import {fw.name}` takes {active.path}"
-                    f" ({active.dist or 'no metadata'} {active.version}).",
-                    evidence=tuple(f"{c.path} ({c.dist or 'no metadata'} {c.version})".strip() for c in fw.copies),
-                    fix="Remove the copies you do not want (`pip uninstall` / `conda remove` in the environment that owns "
-                    + ", ".join(os.path.dirname(c.path) for c in others)
-                    + ").",
-                )
-            )
-    return out
+# --- toolkits, cuDNN, compilers ----------------------------------------------------------
 
 
 def check_toolkits(m: Machine) -> list[Finding]:
@@ -478,10 +470,13 @@ def check_python(m: Machine) -> list[Finding]:
 CHECKS: tuple[Callable[[Machine], list[Finding]], ...] = (
     check_python,
     check_driver,
+    check_visibility,
+    check_node,
     check_toolkits,
     check_cudnn,
     check_host_compiler,
     check_copies,
+    check_loaded,
     check_native_extensions,
 )
 

@@ -226,9 +226,9 @@ def _run_and_explain(
     cmd_info = {"command": {"argv": argv, "exit_code": status}}
     if code == 0:  # nothing to explain
         if as_json:
-            import json
+            from gpuready.report.jsonout import dumps
 
-            click.echo(json.dumps({"causes": [], **cmd_info}, indent=2))
+            click.echo(dumps("explain", {"causes": [], **cmd_info}))
         sys.exit(0)
     if machine is None:  # the command failed here: this machine's facts apply, and may decide a label
         machine, _ = _machine(None, probe=True)

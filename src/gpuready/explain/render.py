@@ -7,7 +7,6 @@ what to do on this machine. The JSON form is the contract for scripts and other 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Console
@@ -15,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gpuready.explain import Explanation
+from gpuready.report.jsonout import dumps
 
 
 def to_json(ex: Explanation, extra: dict[str, Any] | None = None) -> str:
@@ -22,7 +22,7 @@ def to_json(ex: Explanation, extra: dict[str, Any] | None = None) -> str:
     data: dict[str, Any] = {"causes": [c.to_dict() for c in ex.causes]}
     if extra:
         data.update(extra)
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return dumps("explain", data, ensure_ascii=False)
 
 
 def print_explanation(ex: Explanation, con: Console, *, source: str = "", machine_line: str = "") -> None:

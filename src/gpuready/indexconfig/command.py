@@ -6,11 +6,11 @@ variable it came from, read exactly as pip, uv and conda read them.
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
+from gpuready.report.jsonout import dumps
 from gpuready.indexconfig import settings
 
 
@@ -138,7 +138,7 @@ def show_cmd(as_json: bool, python: str | None) -> None:
         "gpuready": {"file": str(settings.settings_file()), "settings": gp, "error": gp_error or None},
     }
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(dumps("config", data))
         return
     eff = data["effective"]
     click.echo(f"gpuready uses {eff['settings_of']}'s settings:")

@@ -7,13 +7,13 @@ Exit codes: 0 installed (or dry run), 1 the install failed / was rolled back / v
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import click
 
+from gpuready.report.jsonout import dumps
 from gpuready.options import machine_option, project_options
 
 
@@ -183,7 +183,7 @@ def install(packages: tuple[str, ...], venv: Path | None, python: str | None, dr
         ui.err.print(f"log: {log.path}", markup=False)
         sys.exit(130)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        click.echo(dumps("install", report.to_dict(), default=str))
     else:
         from gpuready.install.render import show_report
 
@@ -330,7 +330,7 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     hints += result.notes
     log.close()
     if as_json:
-        click.echo(json.dumps({"ok": result.ok and not plan.blocked, "folder": str(dest), "manifest": result.manifest,
+        click.echo(dumps("download", {"ok": result.ok and not plan.blocked, "folder": str(dest), "manifest": result.manifest,
                                "failed": [w for w, _ in result.failed], "causes": causes, "hints": hints, "log": str(log.path)},
                               indent=2, default=str))
     else:

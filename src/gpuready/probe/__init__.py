@@ -22,8 +22,13 @@ def probe_machine(
     frameworks: bool = True,
     only: tuple[str, ...] = (),
     timeout: float = 60.0,
+    real_op: bool = False,
 ) -> Machine:
-    """Probe this machine. Never raises for a missing driver, toolkit or broken framework: those are facts."""
+    """Probe this machine. Never raises for a missing driver, toolkit or broken framework: those are facts.
+
+    `real_op`: each framework child runs one tiny GPU operation before listing the CUDA libraries it
+    mapped (doctor wants what is really loaded; a plain probe creates no CUDA context).
+    """
     py, sys_path, py_error = python_facts(python)
     notes: list[ProbeNote] = []
     if py_error:
@@ -34,7 +39,7 @@ def probe_machine(
         lambda: probe_toolkits(py.site_packages),
         probe_compilers,
         probe_cmake,
-        lambda: probe_frameworks(sys_path, python or None, only=only, timeout=timeout) if want_frameworks else (),
+        lambda: probe_frameworks(sys_path, python or None, only=only, timeout=timeout, real_op=real_op) if want_frameworks else (),
     ])
     notes.extend(driver_notes)
     return Machine(

@@ -50,12 +50,21 @@ def torch_facts():
     cudnn = _try(torch.backends.cudnn.version)
     if cudnn:
         f["cudnn_version"] = _cudnn_int(cudnn)
+    built = _try(lambda: torch._C._cudnn.getCompileVersion())
+    if built:
+        f["built_cudnn"] = ".".join(str(x) for x in built)
     # The parent sets PYTORCH_NVML_BASED_CUDA_CHECK=1: is_available() then asks NVML instead of creating a
     # CUDA context (seconds saved; proof that kernels run is verify's job, not the probe's).
     available = _try(torch.cuda.is_available, False)
     f["sees_gpu"] = bool(available)
     f["device_count"] = _try(torch.cuda.device_count, 0) if available else 0
     return f
+
+
+def _lib_int(v):
+    """cuBLAS/cuFFT-style ints: 130100 -> "13.1.0" (M*10000+m*100+p)."""
+    v = int(v)
+    return "%d.%d.%d" % (v // 10000, (v % 10000) // 100, v % 100)
 
 
 def _cudnn_int(v):
@@ -106,6 +115,14 @@ def jax_facts():
     f["sees_gpu"] = bool(devices)
     f["device_count"] = len(devices)
     f["details"]["backend"] = str(_try(jax.default_backend, ""))
+    versions = _try(lambda: __import__("jax._src.lib", fromlist=["cuda_versions"]).cuda_versions)
+    if versions is not None:
+        built = _try(versions.cudnn_build_version)
+        if built:
+            f["built_cudnn"] = _cudnn_int(built)
+        built = _try(versions.cublas_build_version)
+        if built:
+            f["built_cublas"] = _lib_int(built)
     return f
 
 
@@ -128,9 +145,13 @@ def cupy_facts():
         count = 0
     f["sees_gpu"] = count > 0
     f["device_count"] = count
-    cudnn = _try(lambda: __import__("cupy.cuda.cudnn", fromlist=["x"]).getVersion())
+    cudnn_mod = _try(lambda: __import__("cupy.cuda.cudnn", fromlist=["x"]))
+    cudnn = _try(cudnn_mod.getVersion) if cudnn_mod is not None else None
     if cudnn:
         f["cudnn_version"] = _cudnn_int(cudnn)
+    built = _try(cudnn_mod.get_build_version) if cudnn_mod is not None else None
+    if built:
+        f["built_cudnn"] = _cudnn_int(built)
     return f
 
 
@@ -238,6 +259,209 @@ def theano_facts():
     return f
 
 
+# --- a real operation, so that the libraries it needs are really mapped -----------------------------
+#
+# Importing a framework maps only part of its CUDA stack: cuDNN's engines, cuBLASLt or NVRTC are
+# opened at first use. `doctor` asks for one tiny operation (a matmul, a 3x3 convolution) before the
+# mapped libraries are listed; the probe alone does not (it creates no CUDA context).
+
+
+def torch_op():
+    import torch
+
+    a = torch.ones(16, 16, device="cuda")
+    (a @ a).sum().item()
+    x = torch.ones(1, 1, 8, 8, device="cuda")
+    torch.nn.functional.conv2d(x, torch.ones(1, 1, 3, 3, device="cuda")).sum().item()
+
+
+def jax_op():
+    import jax
+    import jax.numpy as jnp
+
+    a = jnp.ones((16, 16))
+    (a @ a).block_until_ready()
+    x = jnp.ones((1, 1, 8, 8))
+    jax.lax.conv(x, jnp.ones((1, 1, 3, 3)), (1, 1), "SAME").block_until_ready()
+
+
+def cupy_op():
+    import cupy
+
+    a = cupy.ones((16, 16), dtype=cupy.float32)
+    float((a @ a).sum())
+
+
+def tensorflow_op():
+    import tensorflow as tf
+
+    with tf.device("/GPU:0"):
+        a = tf.ones((16, 16))
+        float(tf.reduce_sum(tf.matmul(a, a)))
+
+
+def cv2_op():
+    import cv2
+    import numpy
+
+    m = cv2.cuda_GpuMat()
+    m.upload(numpy.ones((8, 8), dtype=numpy.float32))
+    m.download()
+
+
+def dlib_op():
+    import dlib
+
+    dlib.cuda.get_num_devices()
+
+
+OPS = {"torch": torch_op, "jax": jax_op, "cupy": cupy_op, "tensorflow": tensorflow_op, "cv2": cv2_op, "dlib": dlib_op}
+
+
+# --- the CUDA libraries this process mapped ----------------------------------------------------------
+
+# (name, Linux file-name pattern, Windows DLL pattern, how to ask the library its own version)
+CUDA_LIBS = (
+    ("cudart", r"libcudart\.so(\.[\d.]+)?$", r"cudart64_\d+\.dll$", "cudart"),
+    ("cublasLt", r"libcublasLt\.so(\.[\d.]+)?$", r"cublasLt64_\d+\.dll$", "prop:cublasLtGetProperty"),
+    ("cublas", r"libcublas\.so(\.[\d.]+)?$", r"cublas64_\d+\.dll$", "prop:cublasGetProperty"),
+    ("cudnn", r"libcudnn\.so(\.[\d.]+)?$", r"cudnn64_\d+\.dll$", "cudnn"),
+    ("nccl", r"libnccl\.so(\.[\d.]+)?$", r"nccl\d*\.dll$", "nccl"),
+    ("nvrtc", r"libnvrtc\.so(\.[\d.]+)?$", r"nvrtc64_\d+(_0)?\.dll$", "pair:nvrtcVersion"),
+    ("nvJitLink", r"libnvJitLink\.so(\.[\d.]+)?$", r"nvJitLink_\d+(_0)?\.dll$", "pair:nvJitLinkVersion"),
+    ("cufft", r"libcufft\.so(\.[\d.]+)?$", r"cufft64_\d+\.dll$", "prop:cufftGetProperty"),
+    ("cuda", r"libcuda\.so(\.[\d.]+)?$", r"nvcuda\.dll$", "driver"),
+)
+
+
+def parse_maps(text):
+    """The file paths in /proc/self/maps content, once each, in order of first mapping."""
+    seen = []
+    got = set()
+    for line in text.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) < 6:
+            continue
+        path = parts[5].strip()
+        if path.endswith(" (deleted)"):
+            path = path[: -len(" (deleted)")]
+        if not path.startswith("/") or path in got:
+            continue
+        got.add(path)
+        seen.append(path)
+    return seen
+
+
+def windows_modules():
+    """The DLLs loaded into this process (EnumProcessModules), as full paths."""
+    import ctypes
+    from ctypes import wintypes
+
+    psapi = ctypes.WinDLL("psapi")
+    kernel32 = ctypes.WinDLL("kernel32")
+    kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+    psapi.EnumProcessModules.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.HMODULE), wintypes.DWORD, ctypes.POINTER(wintypes.DWORD)]
+    psapi.EnumProcessModules.restype = wintypes.BOOL
+    psapi.GetModuleFileNameExW.argtypes = [wintypes.HANDLE, wintypes.HMODULE, wintypes.LPWSTR, wintypes.DWORD]
+    psapi.GetModuleFileNameExW.restype = wintypes.DWORD
+    process = kernel32.GetCurrentProcess()
+    count = 1024
+    while True:
+        handles = (wintypes.HMODULE * count)()
+        needed = wintypes.DWORD(0)
+        if not psapi.EnumProcessModules(process, handles, ctypes.sizeof(handles), ctypes.byref(needed)):
+            return []
+        if needed.value <= ctypes.sizeof(handles):
+            break
+        count = needed.value // ctypes.sizeof(wintypes.HMODULE) + 16
+    out = []
+    buf = ctypes.create_unicode_buffer(32768)
+    for i in range(needed.value // ctypes.sizeof(wintypes.HMODULE)):
+        if psapi.GetModuleFileNameExW(process, handles[i], buf, len(buf)):
+            out.append(buf.value)
+    return out
+
+
+def mapped_files():
+    if sys.platform == "win32":
+        return _try(windows_modules, []) or []
+    try:
+        with open("/proc/self/maps") as fh:
+            return parse_maps(fh.read())
+    except OSError:
+        return []
+
+
+def classify(paths, windows=False):
+    """[(name, path)] for the CUDA libraries among `paths`, plus the other shared objects (for RUNPATH)."""
+    libs = []
+    others = []
+    for path in paths:
+        base = re.split(r"[\\/]", path)[-1]
+        hit = None
+        for name, linux, win, _how in CUDA_LIBS:
+            if re.match(win if windows else linux, base, re.I if windows else 0):
+                hit = name
+                break
+        if hit:
+            libs.append((hit, path))
+        elif ".so" in base or base.lower().endswith((".pyd", ".dll")):
+            others.append(path)
+    return libs, others
+
+
+def _ask_version(path, how):
+    import ctypes
+
+    mode = getattr(os, "RTLD_NOLOAD", 0) | getattr(os, "RTLD_LAZY", 1)
+    lib = ctypes.WinDLL(path) if sys.platform == "win32" else ctypes.CDLL(path, mode=mode)
+    if how == "cudnn":
+        fn = lib.cudnnGetVersion
+        fn.restype = ctypes.c_size_t
+        return _cudnn_int(fn())
+    value = ctypes.c_int(0)
+    if how in ("cudart", "driver", "nccl"):
+        fn = {"cudart": "cudaRuntimeGetVersion", "driver": "cuDriverGetVersion", "nccl": "ncclGetVersion"}[how]
+        if getattr(lib, fn)(ctypes.byref(value)) != 0 or not value.value:
+            return ""
+        v = value.value
+        if how == "nccl":
+            return "%d.%d.%d" % (v // 10000, (v % 10000) // 100, v % 100) if v >= 10000 else "%d.%d.%d" % (v // 1000, (v % 1000) // 100, v % 100)
+        return "%d.%d" % (v // 1000, (v % 1000) // 10)
+    kind, _, fn = how.partition(":")
+    if kind == "pair":
+        a, b = ctypes.c_int(0), ctypes.c_int(0)
+        if getattr(lib, fn)(ctypes.byref(a), ctypes.byref(b)) != 0:
+            return ""
+        return "%d.%d" % (a.value, b.value)
+    if kind == "prop":  # MAJOR_VERSION=0, MINOR_VERSION=1, PATCH_LEVEL=2
+        parts = []
+        for prop in (0, 1, 2):
+            if getattr(lib, fn)(prop, ctypes.byref(value)) != 0:
+                return ""
+            parts.append(str(value.value))
+        return ".".join(parts)
+    return ""
+
+
+def _file_version(path):
+    base = os.path.basename(os.path.realpath(path))
+    m = re.search(r"\.so\.(\d+(?:\.\d+)*)$", base) or re.search(r"_(\d+(?:_\d+)*)\.dll$", base, re.I)
+    return m.group(1).replace("_", ".") if m else ""
+
+
+def loaded_libraries(paths=None):
+    """{"libs": [{name, path, version}], "objects": [other shared objects]} of this process."""
+    windows = sys.platform == "win32"
+    libs, others = classify(mapped_files() if paths is None else paths, windows)
+    out = []
+    how = {name: h for name, _l, _w, h in CUDA_LIBS}
+    for name, path in libs:
+        version = _try(lambda: _ask_version(path, how[name]), "") or _file_version(path)
+        out.append({"name": name, "path": path, "version": version})
+    return {"libs": out, "objects": others[:800]}
+
+
 FACTS = {
     "torch": torch_facts,
     "tensorflow": tensorflow_facts,
@@ -252,15 +476,32 @@ FACTS = {
 }
 
 
+def _module_file(name):
+    mod = sys.modules.get(name)
+    if name == "dlib" and sys.modules.get("_dlib_pybind11") is not None:
+        mod = sys.modules["_dlib_pybind11"]
+    return str(getattr(mod, "__file__", "") or "")
+
+
 def main():
     name = sys.argv[1]
-    for pre in sys.argv[2:]:  # modules real programs import first (numpy, torch), when asked
+    args = sys.argv[2:]
+    real_op = "--op" in args
+    for pre in [a for a in args if a != "--op"]:  # modules real programs import first (numpy, torch), when asked
         _try(lambda: __import__(pre))
     try:
         out = FACTS[name]()
         out["status"] = "ok"
     except BaseException as exc:  # ImportError, OSError from a missing .so, SystemExit from quit()
         out = {"status": "import_error", "error": "%s: %s" % (type(exc).__name__, exc)}
+    out["module_file"] = _module_file(name)
+    if real_op and out.get("status") == "ok" and out.get("sees_gpu") and name in OPS:
+        try:
+            OPS[name]()
+            out["op"] = "ok"
+        except BaseException as exc:
+            out["op"] = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+    out["loaded"] = _try(loaded_libraries, {"libs": [], "objects": []})
     sys.stdout.write(MARK + json.dumps(out) + "\n")
     sys.stdout.flush()
 

@@ -8,6 +8,7 @@ Uses only the standard library plus nvidia-ml-py when it is importable.
 
 import ctypes
 import json
+import os
 import sys
 
 MARK = "\x1eGPUREADY "
@@ -45,6 +46,7 @@ def nvml_facts(out):
                     g[key] = fn()
                 except Exception:
                     pass
+            node_facts(pynvml, h, g)
             gpus.append(g)
         out["gpus"] = gpus
     except Exception as exc:
@@ -54,6 +56,81 @@ def nvml_facts(out):
             pynvml.nvmlShutdown()
         except Exception:
             pass
+
+
+def node_facts(pynvml, h, g):
+    """The node's health for one GPU: each question on its own, since every one can be unsupported here."""
+
+    def ask(key, fn):
+        try:
+            value = fn()
+        except Exception:  # NVMLError_NotSupported on consumer GPUs, NoPermission in containers, old drivers
+            return
+        if value is not None:
+            g[key] = value
+
+    enabled = getattr(pynvml, "NVML_FEATURE_ENABLED", 1)
+    ask("persistence_mode", lambda: pynvml.nvmlDeviceGetPersistenceMode(h) == enabled)
+    uncorrected = getattr(pynvml, "NVML_MEMORY_ERROR_TYPE_UNCORRECTED", 1)
+    ecc_on = None
+    try:
+        ecc_on = pynvml.nvmlDeviceGetEccMode(h)[0] == enabled
+    except Exception:
+        pass
+    if ecc_on:
+        ask("ecc_uncorrected_volatile", lambda: int(pynvml.nvmlDeviceGetTotalEccErrors(h, uncorrected, getattr(pynvml, "NVML_VOLATILE_ECC", 0))))
+        ask("ecc_uncorrected_aggregate", lambda: int(pynvml.nvmlDeviceGetTotalEccErrors(h, uncorrected, getattr(pynvml, "NVML_AGGREGATE_ECC", 1))))
+        ask("retired_pages_pending", lambda: pynvml.nvmlDeviceGetRetiredPagesPendingStatus(h) == enabled)
+
+    def remap():
+        rows = pynvml.nvmlDeviceGetRemappedRows(h)  # (corrected rows, uncorrected rows, pending, failure)
+        g["remap_failed"] = bool(rows[3])
+        return bool(rows[2])
+
+    ask("remap_pending", remap)
+    for fn in ("nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons"):
+        if hasattr(pynvml, fn):
+            ask("throttle_mask", lambda: int(getattr(pynvml, fn)(h)))
+            break
+    procs = []
+    me = os.getpid()
+    for fn in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
+        try:
+            found = getattr(pynvml, fn)(h)
+        except Exception:
+            continue
+        for p in found or []:
+            pid = int(getattr(p, "pid", 0) or 0)
+            if pid == me or any(x["pid"] == pid for x in procs) or _ours(pid):
+                continue
+            used = getattr(p, "usedGpuMemory", None)
+            procs.append({"pid": pid, "mib": int(used // (1024 * 1024)) if isinstance(used, int) and used >= 0 else None, "name": _process_name(pynvml, pid)})
+    g["processes"] = procs
+
+
+OUR_CHILDREN = ("_framework_child.py", "gpuready_child.py", "_pathfinder_child.py")
+
+
+def _ours(pid):
+    """A framework child gpuready itself started (the probe runs them beside this one): not "another process"."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as fh:
+            cmd = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+    return any(name in cmd for name in OUR_CHILDREN)
+
+
+def _process_name(pynvml, pid):
+    try:
+        with open("/proc/%d/comm" % pid) as fh:
+            return fh.read().strip()
+    except OSError:
+        pass
+    try:
+        return os.path.basename(_s(pynvml.nvmlSystemGetProcessName(pid)))
+    except Exception:
+        return ""
 
 
 def cuda_driver_version(out):

@@ -133,17 +133,7 @@ def probe_driver(timeout: float = 15.0, smi_timeout: float = 10.0) -> tuple[Driv
 
     driver_version = facts.get("driver", "")
     cuda = cuda_from_int(facts.get("cuda_driver") or facts.get("nvml_cuda") or 0)
-    gpus = [
-        GPU(
-            index=g.get("index", i),
-            name=g.get("name", ""),
-            uuid=g.get("uuid", ""),
-            compute_capability=g.get("cc", ""),
-            memory_mib=g.get("memory_mib", 0),
-            pci_bus_id=g.get("pci_bus_id", ""),
-        )
-        for i, g in enumerate(facts.get("gpus", []))
-    ]
+    gpus = [gpu_from_facts(g, i) for i, g in enumerate(facts.get("gpus", []))]
     source = "nvml" if driver_version else ""
     if facts.get("nvml_error") and (pci or module_version or IS_WINDOWS):
         # Kept as evidence: "Driver/library version mismatch" here is doctor's proof of a stale module.
@@ -175,14 +165,161 @@ def probe_driver(timeout: float = 15.0, smi_timeout: float = 10.0) -> tuple[Driv
                 cuda = parse_smi_banner(banner.stdout)[1] if banner.ok else ""
     if not driver_version and module_version:
         driver_version, source = module_version, "proc"
+    visibility = visibility_facts()
+    xid, where = (), ""
+    if not IS_WINDOWS and sys.platform != "darwin" and (pci or module_version or driver_version):
+        xid, where = recent_xid_lines()
     driver = Driver(
         version=driver_version,
         cuda_version=cuda,
         source=source,
         kernel_module_version=module_version,
         nvidia_pci_devices=pci,
+        xid=xid,
+        kernel_log=where,
+        **visibility,
     )
     return driver, tuple(gpus), notes
+
+
+def gpu_from_facts(g: dict, i: int) -> GPU:
+    """One GPU from the NVML child's JSON; the node-health fields only when NVML answered them."""
+    from gpuready.knowledge.node import throttle_names
+
+    def opt(key: str, kind: type):
+        v = g.get(key)
+        return v if isinstance(v, kind) and not (kind is int and isinstance(v, bool)) else None
+
+    procs = []
+    for p in g.get("processes", []) or []:
+        if not isinstance(p, dict):
+            continue
+        mem = f" ({p['mib']} MiB)" if isinstance(p.get("mib"), int) else ""
+        procs.append(f"pid {p.get('pid', '?')} {p.get('name') or '?'}{mem}")
+    mask = g.get("throttle_mask")
+    return GPU(
+        index=g.get("index", i),
+        name=g.get("name", ""),
+        uuid=g.get("uuid", ""),
+        compute_capability=g.get("cc", ""),
+        memory_mib=g.get("memory_mib", 0),
+        pci_bus_id=g.get("pci_bus_id", ""),
+        persistence_mode=opt("persistence_mode", bool),
+        ecc_uncorrected_volatile=opt("ecc_uncorrected_volatile", int),
+        ecc_uncorrected_aggregate=opt("ecc_uncorrected_aggregate", int),
+        retired_pages_pending=opt("retired_pages_pending", bool),
+        remap_pending=opt("remap_pending", bool),
+        remap_failed=opt("remap_failed", bool),
+        throttle_reasons=throttle_names(mask) if isinstance(mask, int) else (),
+        processes=tuple(procs),
+    )
+
+
+# --- what decides whether this process sees the GPUs ---------------------------------------------
+
+NODE_NAMES = ("nvidiactl", "nvidia-uvm")
+
+
+def device_node_facts(dev: str = "/dev") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(/dev/nvidia* present, those of them this user cannot open read/write, with mode and owner)."""
+    import stat
+
+    present = sorted(p for p in glob.glob(os.path.join(dev, "nvidia*")) if not os.path.isdir(p))
+    denied = []
+    for p in present:
+        base = os.path.basename(p)
+        if not (base in NODE_NAMES or re.fullmatch(r"nvidia\d+", base)):
+            continue
+        if os.access(p, os.R_OK | os.W_OK):
+            continue
+        try:
+            st = os.stat(p)
+            mode = stat.filemode(st.st_mode)
+            owner = f"{_name(st.st_uid, 'pwd')}:{_name(st.st_gid, 'grp')}"
+            denied.append(f"{p} ({mode} {owner})")
+        except OSError as exc:
+            denied.append(f"{p} ({exc.strerror or exc})")
+    return tuple(present), tuple(denied)
+
+
+def _name(ident: int, module: str) -> str:
+    try:
+        if module == "pwd":
+            import pwd
+
+            return pwd.getpwuid(ident).pw_name
+        import grp
+
+        return grp.getgrgid(ident).gr_name
+    except (ImportError, KeyError):
+        return str(ident)
+
+
+def nouveau_loaded(proc_modules: str = "/proc/modules", sys_module: str = "/sys/module/nouveau") -> bool:
+    if os.path.isdir(sys_module):
+        return True
+    try:
+        text = Path(proc_modules).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(line.split(" ", 1)[0] == "nouveau" for line in text.splitlines())
+
+
+def _on_wsl() -> bool:
+    try:
+        return "microsoft" in Path("/proc/sys/kernel/osrelease").read_text().lower()
+    except OSError:
+        return False
+
+
+WSL_LIBCUDA = "/usr/lib/wsl/lib/libcuda.so.1"
+
+
+def visibility_facts(env: dict | None = None) -> dict:
+    """The Driver fields that say why a process would not see a GPU the machine has."""
+    env = os.environ if env is None else env
+    facts: dict = {
+        "cuda_visible_devices": env.get("CUDA_VISIBLE_DEVICES"),
+        "nvidia_visible_devices": env.get("NVIDIA_VISIBLE_DEVICES"),
+    }
+    if IS_WINDOWS or sys.platform == "darwin":
+        return facts
+    present, denied = device_node_facts()
+    facts.update(nodes_checked=True, device_nodes=present, nodes_denied=denied, nouveau_loaded=nouveau_loaded())
+    if _on_wsl():
+        facts["wsl_libcuda"] = WSL_LIBCUDA if os.path.exists(WSL_LIBCUDA) else ""
+    return facts
+
+
+# --- the kernel log ---------------------------------------------------------------------------------
+
+XID_KEEP = 10
+
+
+def xid_lines(text: str, keep: int = XID_KEEP) -> tuple[str, ...]:
+    """The last `keep` "NVRM: Xid" lines of a kernel log."""
+    lines = [ln.strip() for ln in text.splitlines() if "NVRM: Xid" in ln]
+    return tuple(lines[-keep:])
+
+
+def recent_xid_lines(timeout: float = 5.0) -> tuple[tuple[str, ...], str]:
+    """(Xid lines, where read) from dmesg, else journalctl -k, else ((), ""): bounded, each with a timeout.
+
+    dmesg needs CAP_SYSLOG where kernel.dmesg_restrict=1 (and in most containers): then journalctl,
+    which reads the persistent journal as a member of systemd-journal/adm. Unreadable is not a problem.
+    """
+    for argv, where in (
+        (["dmesg"], "dmesg"),
+        (["journalctl", "-k", "-b", "--no-pager", "-q", "-n", "20000", "-g", "NVRM: Xid"], "journalctl -k"),
+    ):
+        if not which(argv[0]):
+            continue
+        res = run(argv, timeout=timeout)
+        if res.ok and res.stdout.strip():
+            return xid_lines(res.stdout), where
+        if res.ok and where == "journalctl -k":  # the grep matched nothing: readable, no Xid
+            return (), where
+    return (), ""
 
 
 def _why(res: Result) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import sys
 from pathlib import Path
 
 import click
 
+from gpuready.report.jsonout import dumps
 from gpuready.options import python_option
 
 # Accepted only to refuse it clearly: real work needs this machine, not a saved one.
@@ -65,7 +65,7 @@ def verify(packages: tuple[str, ...], as_json: bool, timeout: float, model: Path
     if not names:
         msg = f"No GPU framework that verify knows is installed in {machine.python.executable}."
         if as_json:
-            click.echo(json.dumps({**header(machine), "results": [], "findings": [], "message": msg}, indent=2))
+            click.echo(dumps("verify", {**header(machine), "results": [], "findings": [], "message": msg}))
         else:
             click.echo(msg)
         sys.exit(0)
@@ -86,7 +86,7 @@ def verify(packages: tuple[str, ...], as_json: bool, timeout: float, model: Path
     )
     if as_json:
         payload = {**header(machine), "results": [r.to_dict() for r in results], "findings": [to_finding(r, machine).to_dict() for r in results]}
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(dumps("verify", payload))
     else:
         from gpuready.report.terminal import console
         from gpuready.verify.render import print_results

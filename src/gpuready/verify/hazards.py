@@ -21,7 +21,7 @@ from gpuready.findings import Finding
 from gpuready.knowledge.frameworks import display
 from gpuready.knowledge.loader import load_table
 from gpuready.machine import Framework, Machine
-from gpuready.verify.elf import ElfInfo, glibcxx_versions, read_elf, version_name
+from gpuready.elf import ElfInfo, glibcxx_versions, read_elf, version_name
 
 LIBSTDCXX = "libstdc++.so.6"
 TRIPLETS = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu", "ppc64le": "powerpc64le-linux-gnu"}

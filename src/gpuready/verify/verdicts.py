@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gpuready.diagnosis import hidden_cause
 from gpuready.findings import LABELS, Finding
 from gpuready.machine import Machine
 from gpuready.verify.runner import ChildRun
@@ -139,6 +140,13 @@ def judge(run: ChildRun, machine: Machine, *, display: str, version: str = "", h
     text = "\n".join(x for x in (error, message, *evidence, run.tail) if x)
     hint = str(p.get("label") or "")
     label = hint if hint in LABELS else explain_label(text, machine)
+    cause = hidden_cause(machine) if status in ("no_gpu", "failed") else None
+    if cause is not None and (status == "no_gpu" or label in ("", "driver_missing")):
+        # The GPU is hidden from this process (CUDA_VISIBLE_DEVICES, a container, device permissions, ...):
+        # the same label and fix doctor gives, not "install the driver" for a driver that is fine.
+        evidence = cause.evidence + evidence
+        return VerifyResult(status=status, label=cause.label, message=f"{message} Cause: {cause.message}".strip(), evidence=evidence,
+                            fix=cause.fix, step=str(p.get("step") or ""), **base)
     if not label and status == "no_gpu" and not machine.driver.present:
         label = "driver_missing"
     label, fix, ev_extra = _cause(text, machine, hazard, fixes(), install, preset=label)
