@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -266,3 +267,18 @@ def test_the_users_own_hashes_must_match_the_resolution(wheel_index, quiet_env, 
     assert resolve(plan, m, tool="uv", pin_cuda=False, user_hashes={"gpr-b": [good]}).ok
     res = resolve(plan, m, tool="uv", pin_cuda=False, user_hashes={"gpr-b": ["sha256:" + "0" * 64]})
     assert not res.ok and "gpr-b 2.0: none of its files has a hash your requirements file gives" in res.conflict
+
+
+@pytest.mark.skipif(os.environ.get("GPUREADY_NETWORK_TESTS") != "1", reason="resolves torch against PyPI; set GPUREADY_NETWORK_TESTS=1")
+def test_real_pypi_torch_lock_stays_on_the_plans_cuda(tmp_path):
+    """On PyPI (2026-12-02): torch 2.14.1 for the H200 resolves nvJitLink 13.5 and cuda-bindings 13.5 unpinned."""
+    req = tmp_path / "r.txt"
+    req.write_text("torch\nnumpy>=1.26\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    env.update(PIP_CONFIG_FILE=os.devnull, UV_NO_CONFIG="1", GPUREADY_CONFIG_DIR=str(tmp_path / "cfg"),
+               GPUREADY_HOME=str(tmp_path / "gph"), PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    res = gpuready(["plan", "-r", str(req), "--machine", H200, "--format", "pylock"], env, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    got = {str(p.name): str(p.version) for p in validate(res.stdout).packages}
+    assert got["torch"] == "2.14.1" and got["nvidia-nvjitlink"].startswith("13.0.") and got["cuda-bindings"].startswith("13.0.")
+    assert got["nvidia-cuda-runtime"].startswith("13.0.")

@@ -171,3 +171,19 @@ def test_plan_numpy_passes_through_instead_of_failing(tmp_path):
     assert res.returncode == 2 and "-r FILE" in res.stderr
     res = gpuready(["plan", "-r", str(tmp_path / "nope.txt"), "--machine", str(MACHINES / "h200-driver580.json")], env)
     assert res.returncode == 2 and "no such file" in res.stderr
+
+
+def test_the_script_installs_what_it_builds(h200):
+    from gpuready.install.knowledge import competing
+    from gpuready.plan import make_plan
+    from gpuready.plan.render import script_text
+
+    plan = make_plan(h200, ["dlib", "opencv-python"])
+    text = script_text(plan, python="/venv/bin/python", competing={g.module: tuple(g.dists) for g in competing()})
+    lines = text.splitlines()
+    build = next(i for i, ln in enumerate(lines) if ln.startswith("gpuready build dlib"))
+    assert lines[build].endswith('--python /venv/bin/python -o "$GPUREADY_WHEELS"')
+    assert '/venv/bin/python -m pip install --force-reinstall --no-deps "$GPUREADY_WHEELS"/dlib-*.whl' in lines
+    cv = next(i for i, ln in enumerate(lines) if '"$GPUREADY_WHEELS"/opencv_contrib_python-*.whl' in ln)
+    assert "uninstall -y opencv-python opencv-python-headless opencv-contrib-python-headless" in lines[cv - 1]
+    assert build < cv  # every build before anything is installed

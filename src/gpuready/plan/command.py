@@ -144,10 +144,12 @@ def _resolve(result, machine, inp, resolver: str, *, from_file: bool):
 
 
 def _say_conflict(res, *, err: bool) -> None:
+    stream = sys.stderr if err else sys.stdout
+    enc = getattr(stream, "encoding", None) or "utf-8"
     click.echo(f"gpuready: these requirements cannot be installed together ({res.tool} says, resolving for the target; "
                "nothing was changed):", err=err)
-    for line in res.conflict.splitlines():
-        click.echo("  " + line, err=err)
+    for line in res.conflict.splitlines():  # the resolver's own words, safe on any console encoding (cp1252 too)
+        click.echo("  " + line.encode(enc, "replace").decode(enc, "replace"), err=err)
 
 
 def _say_resolution(res) -> None:
