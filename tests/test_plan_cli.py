@@ -108,7 +108,7 @@ def test_output_file(tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["numpyy"], "does not know 'numpyy'"),
+        (["torch", "-r", "/nonexistent/req.txt"], "no such file"),  # a package gpuready does not plan passes through (test_project.py)
         (["torch", "--gpu", "Voodoo 5 5500"], "not a GPU gpuready knows"),
         (["torch", "--driver", "latest"], "expected an NVIDIA driver version"),
         (["torch>>2"], "is not a package requirement"),

@@ -73,3 +73,37 @@ def get_machine(
         why = next((n.message for n in machine.notes if n.subject == "python"), f"cannot inspect {python}")
         raise click.UsageError(f"--python {python}: {why}")
     return machine
+
+
+def project_options(f):
+    """-r/--requirement, -c/--constraint, --project, --extra, --group: a project's requirements in (plan, install)."""
+    for opt in reversed((
+        click.option("-r", "--requirement", "requirement_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                     help="Plan the requirements in this file (as pip reads it: -r/-c includes, --index-url lines, markers, "
+                          "hashes); GPU packages are planned, the rest pass through. Repeatable."),
+        click.option("-c", "--constraint", "constraint_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                     help="Constrain the resolution with this constraints file. Repeatable."),
+        click.option("--project", "project_dir", type=click.Path(path_type=Path),
+                     help="Plan this project's pyproject.toml [project] dependencies (a folder or the file)."),
+        click.option("--extra", "extras", multiple=True, metavar="NAME",
+                     help="With --project: also its [project.optional-dependencies] NAME. Repeatable."),
+        click.option("--group", "groups", multiple=True, metavar="NAME",
+                     help="With --project: also its PEP 735 [dependency-groups] NAME. Repeatable."),
+    )):
+        f = opt(f)
+    return f
+
+
+def read_project_input(machine: Machine, packages, requirement_files, constraint_files, project_dir, extras, groups):
+    """The project input of a command line (packages, files, a pyproject), for the machine's markers.
+    Bad input is a click.UsageError (exit 2)."""
+    from gpuready.plan.project import ProjectError, from_arguments, marker_environment, read_project_input_files
+
+    if (extras or groups) and project_dir is None:
+        raise click.UsageError("--extra and --group need --project DIR")
+    env = marker_environment(machine)
+    try:
+        inp = from_arguments(packages, env)
+        return inp.merged(read_project_input_files(env, requirement_files, constraint_files, project_dir, extras, groups))
+    except ProjectError as exc:
+        raise click.UsageError(str(exc)) from None

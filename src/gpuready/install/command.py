@@ -13,7 +13,7 @@ from typing import Sequence
 
 import click
 
-from gpuready.options import SECONDS, machine_option
+from gpuready.options import SECONDS, machine_option, project_options
 from gpuready.report.jsonout import dumps
 
 
@@ -91,6 +91,12 @@ class TerminalUI:
 @click.option("-y", "--yes", is_flag=True, help="Remove competing or shadowing copies without asking.")
 @click.option("--offline", "offline_dir", type=click.Path(file_okay=False, path_type=Path), help="Install from a folder made by `gpuready download` (no network).")
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), help="Carry out this plan (`gpuready plan ... --json`) instead of planning.")
+@click.option("--lock", "lock_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Install exactly the files of this lock (`gpuready plan --format pylock` or `--format requirements --hashes`), "
+                   "hash-checked, after checking this machine is of the kind it was made for.")
+@project_options
+@click.option("--resolver", type=click.Choice(["auto", "uv", "pip"]), default="auto", show_default=True,
+              help="With -r/--project: who resolves the whole set before anything changes (uv when available, else pip).")
 @machine_option
 @click.option("--index-url", default=None, help="Use this package index instead of PyPI (a mirror).")
 @click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index (replaces https://download.pytorch.org/whl; "
@@ -109,7 +115,9 @@ class TerminalUI:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (progress stays on stderr).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def install(packages: tuple[str, ...], venv: Path | None, python: str | None, dry_run: bool, yes: bool, offline_dir: Path | None,
-            plan_file: Path | None, machine_file: Path | None, index_url: str | None, mirror: str | None, find_links: tuple[str, ...],
+            plan_file: Path | None, lock_file: Path | None, requirement_files: tuple[Path, ...], constraint_files: tuple[Path, ...],
+            project_dir: Path | None, extras: tuple[str, ...], groups: tuple[str, ...], resolver: str,
+            machine_file: Path | None, index_url: str | None, mirror: str | None, find_links: tuple[str, ...],
             installer: str, no_verify: bool, keep_on_verify_failure: bool, cuda_arch: str | None, jobs: int | None, rebuild: bool,
             retries: int, net_timeout: int, timeout: float, recover: bool, as_json: bool, quiet: bool) -> None:
     """Plan, then install (or build) PACKAGES into this environment, verify them on the GPU, and roll back on any failure.
@@ -119,6 +127,8 @@ def install(packages: tuple[str, ...], venv: Path | None, python: str | None, dr
       gpuready install dlib face_recognition
       gpuready install torch --venv .venv-gpu --dry-run
       gpuready install --offline ./wheels dlib face_recognition
+      gpuready install -r requirements.txt --venv .venv
+      gpuready install --lock pylock.toml --venv .venv
     """
     from gpuready.install.flow import InstallError, InstallOptions, run_install
     from gpuready.install.offline import OfflineError
@@ -129,11 +139,24 @@ def install(packages: tuple[str, ...], venv: Path | None, python: str | None, dr
         pass  # a plan file with an offline folder is allowed: the plan says what, the folder where from
     if recover:
         sys.exit(_recover(venv, python))
+    if (extras or groups) and project_dir is None:
+        raise BadInput("--extra and --group need --project DIR")
+    lock = None
+    if lock_file is not None:
+        from gpuready.install.lock import LockError, read_lock
+
+        try:
+            lock = read_lock(lock_file)
+        except LockError as exc:
+            raise BadInput(str(exc)) from None
+    from gpuready.install.project import ProjectArgs
+
+    project = ProjectArgs(tuple(requirement_files), tuple(constraint_files), project_dir, tuple(extras), tuple(groups), resolver)
     opts = InstallOptions(
         python=python, venv=venv, dry_run=dry_run, yes=yes, offline=offline_dir, plan_file=plan_file, machine_file=machine_file,
         net=_net_options(index_url, mirror, retries, net_timeout, find_links), installer=installer, verify=not no_verify,
         keep_on_verify_failure=keep_on_verify_failure, cuda_archs=_archs(cuda_arch), jobs=jobs, use_cache=not rebuild,
-        timeout=timeout, progress=not quiet,
+        timeout=timeout, progress=not quiet, lock=lock, project=project if project.given else None,
     )
     ui = TerminalUI(dry_run=dry_run, as_json=as_json, progress=not quiet)
     from gpuready.install.runlog import RunLog
@@ -203,11 +226,13 @@ def _recover(venv: Path | None, python: str | None) -> int:
 
 
 @click.command()
-@click.argument("packages", nargs=-1, required=True)
+@click.argument("packages", nargs=-1)
 @click.option("-d", "--dest", "dest", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to fill (created if missing; can be reused to add packages).")
 @machine_option
 @click.option("--python", "python", type=str, default=None, help="Plan for this interpreter's environment (when no --machine).")
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), help="Download for this plan instead of planning.")
+@click.option("--lock", "lock_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Fetch exactly the files of this lock (hash-checked), for `install --lock FILE --offline DIR` on the target.")
 @click.option("--index-url", default=None, help="Use this package index instead of PyPI (a mirror).")
 @click.option("--mirror", default=None, help="Use this mirror of the PyTorch wheel index.")
 @click.option("--no-build-deps", is_flag=True, help="Skip the build requirements of sdists (the target already has setuptools, cmake, ...).")
@@ -218,7 +243,7 @@ def _recover(venv: Path | None, python: str | None) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest and the result as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, python: str | None, plan_file: Path | None,
-             index_url: str | None, mirror: str | None, no_build_deps: bool, exclude: tuple[str, ...], glibc: str, retries: int, net_timeout: int,
+             lock_file: Path | None, index_url: str | None, mirror: str | None, no_build_deps: bool, exclude: tuple[str, ...], glibc: str, retries: int, net_timeout: int,
              as_json: bool, quiet: bool) -> None:
     """Fetch every wheel and sdist that installing PACKAGES needs on a machine (this one, or --machine FILE) into DEST.
 
@@ -239,14 +264,30 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
         raise BadInput("choose one of --machine and --python (the machine file says which Python the target has)")
     from gpuready.paths import writable_dir_problem
 
+    if not packages and plan_file is None and lock_file is None:
+        raise BadInput("name at least one package (or pass --plan FILE / --lock FILE)")
     if dest.exists() and not dest.is_dir():
         raise BadInput(f"{dest}: not a folder")
     problem = writable_dir_problem(dest)  # before pip runs for minutes
     if problem:
         raise BadInput(problem)
     machine = get_machine(machine_file, python)
+    locked = None
     try:
-        plan = load_plan_file(plan_file) if plan_file is not None else make_install_plan(machine, packages, net)
+        if lock_file is not None:
+            from gpuready.install.lock import LockError, check_machine, read_lock, requirements_for_installer
+
+            try:
+                lock = read_lock(lock_file)
+                problems = check_machine(lock.target, machine)
+                if problems:
+                    raise InstallError(f"--lock {lock_file}: the target is not the kind the lock was made for: " + "; ".join(problems))
+                locked = requirements_for_installer(lock, machine, dest / ".gpuready-lock-requirements.txt")
+            except LockError as exc:
+                raise InstallError(str(exc)) from None
+            plan = lock.plan()
+        else:
+            plan = load_plan_file(plan_file) if plan_file is not None else make_install_plan(machine, packages, net)
     except InstallError as exc:
         raise BadInput(str(exc)) from None
     out = console(stderr=as_json)
@@ -263,7 +304,7 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     try:
         with view:
             result = do_download(machine, plan, packages, dest, net=net, build_deps=not no_build_deps, exclude=exclude, log=log,
-                                 view=view, glibc_hint=glibc)
+                                 view=view, glibc_hint=glibc, locked=locked)
     except OfflineError as exc:
         log.close()
         raise BadInput(str(exc)) from None
@@ -271,6 +312,8 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
         log.close()
         err.print("gpuready: interrupted; the folder may be incomplete (run the same command again to finish it)", markup=False)
         sys.exit(130)
+    if locked is not None and lock_file is not None and locked.resolve() != lock_file.resolve():
+        locked.unlink(missing_ok=True)  # the one written for a pylock (a hashed requirements lock is used as it is)
     causes: list[dict] = []
     hints: list[str] = []
     for what, res in result.failed:
@@ -279,6 +322,7 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
         hints.append(mirror_hint())
     for d in result.slow[:1]:
         hints.append(mirror_hint(f"{d.name} came at {d.kbps:.0f} kB/s"))
+    hints += result.notes
     log.close()
     if as_json:
         click.echo(dumps("download", {"ok": result.ok and not plan.blocked, "folder": str(dest), "manifest": result.manifest,

@@ -38,7 +38,7 @@ from gpuready.install.progress import Download, OutputParser, ProgressView
 from gpuready.install.runlog import RunLog
 from gpuready.install.runner import run_step
 from gpuready.machine import Machine
-from gpuready.plan.model import Plan
+from gpuready.plan.model import PackagePlan, Plan
 from gpuready.proc import Result
 
 _NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9_.\-]+)")
@@ -56,6 +56,7 @@ class DownloadResult:
     failed: list[tuple[str, Result]] = field(default_factory=list)
     slow: list[Download] = field(default_factory=list)
     steps: list[tuple[str, Result]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the folder lacks without failing the download
 
 
 # --- reading sdists ----------------------------------------------------------------------------
@@ -135,6 +136,37 @@ def toolkit_requirements(build: dict | None) -> list[str]:
     return list((build or {}).get("toolkit_requirements") or [])
 
 
+# A new venv made offline (`python -m venv`) has only the pip bundled with its Python (ensurepip, PEP 453);
+# setuptools is not seeded since Python 3.12 (https://docs.python.org/3/library/venv.html, "Changed in version
+# 3.12: setuptools is no longer a core venv dependency") and wheel never was. These are fetched for the target
+# so the offline folder can upgrade pip and build setup.py-only sdists there.
+VENV_TOOLS = ("pip", "setuptools", "wheel")
+# import name in a recipe's build_modules -> its distribution on PyPI
+_MODULE_DISTS = {"skbuild": "scikit-build", "cv2": "opencv-python"}
+
+
+def target_environment_requirements(source_pkgs: Sequence[PackagePlan] = ()) -> list[str]:
+    """pip, setuptools and wheel for a new venv; with source builds, each recipe's build modules plus cmake
+    (at least the recipe's min_cmake) and ninja, so a build without isolation works from the folder too."""
+    from gpuready.build.recipes import find_recipe
+
+    reqs = list(VENV_TOOLS)
+    for pkg in source_pkgs:
+        recipe = find_recipe(pkg.name)
+        if recipe is None:
+            continue
+        reqs += [_MODULE_DISTS.get(m, m) for m in recipe.build_modules]
+        reqs += [f"cmake>={recipe.min_cmake}" if recipe.min_cmake else "cmake", "ninja"]
+    out: dict[str, str] = {}
+    for r in reqs:
+        out.setdefault(canonical(_project_name(r)), r)
+    return list(out.values())
+
+
+def _project_name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0]
+
+
 def project_of(filename: str) -> str:
     """ "Pillow-11.0-cp312-….whl" -> "Pillow"; "face_recognition_models-0.3.0.tar.gz" -> "face_recognition_models"."""
     if filename.endswith(".whl"):
@@ -172,11 +204,14 @@ def download(
     log: RunLog,
     view: ProgressView | None = None,
     glibc_hint: str = "",
+    locked: Path | None = None,
 ) -> DownloadResult:
     """Fetch every file `plan` needs on `machine` into `dest`, and write the manifest.
 
     `exclude`: projects the target already has (numpy, Pillow ...): not fetched, and files of them
     left by pip's resolution are removed, so the folder stays small enough to carry.
+    `locked`: the hashed requirements of a lock (gpuready.install.lock): exactly those files are fetched
+    (`pip download --no-deps --require-hashes`) instead of resolving the plan's binary packages again.
     """
     skip = {canonical(x) for x in exclude}
     dest.mkdir(parents=True, exist_ok=True)
@@ -191,7 +226,7 @@ def download(
     jobs: list[tuple[str, list[str]]] = []  # (what, pip download args)
     source_pkgs = [p for p in packages if p.is_source]
     extra_sdists: list[str] = []
-    planned_steps = len(source_pkgs) * (2 if build_deps else 1) + len([p for p in packages if not p.is_source])
+    planned_steps = len(source_pkgs) * (2 if build_deps else 1) + len([p for p in packages if not p.is_source]) + 1
 
     def run(what: str, args: list[str]) -> tuple[Result, list[Path]]:
         before = {p.name for p in dest.iterdir()}
@@ -207,7 +242,7 @@ def download(
         result.slow.extend(parser.slow_downloads(float(knowledge.setting("slow_download_kbps"))))
         new = sorted(p for p in dest.iterdir() if p.name not in before)
         for p in new:
-            roles.setdefault(p.name, what.split(":", 1)[-1].strip())
+            roles.setdefault(p.name, "target environment" if what.startswith("target environment") else what.split(":", 1)[-1].strip())
         return res, new
 
     # 1. sdists of the packages built on the target
@@ -230,10 +265,16 @@ def download(
         if build_deps:
             breq = build_requires(sdist) + toolkit_requirements(pkg.build)
             jobs.append((f"build requirements: {dist}", breq))
+    # 1b. what a new environment on the target lacks: `python -m venv` (the only way to make one offline) brings
+    #     just its bundled pip; a build without isolation needs the recipe's modules and cmake/ninja in it
+    tools = target_environment_requirements(source_pkgs if build_deps else ())
+    jobs.append(("target environment: " + ", ".join(_project_name(r) for r in tools), tools))
     # 2. wheels of the binary packages (dependencies included), grouped by their index options
     for pkg in packages:
         if pkg.is_source:
             continue
+        if locked is not None and "-e" not in pkg.install:
+            continue  # the lock names its files: fetched below, by hash
         try:
             _, args = split_pip_argv(list(pkg.install))
         except ValueError as exc:
@@ -248,13 +289,23 @@ def download(
         if not requirements_of(keep):
             continue
         jobs.append((f"wheels: {pkg.name}", keep))
+    if locked is not None:
+        jobs.append(("locked files", ["--no-deps", "--require-hashes", "-r", str(locked)]))
     for what, args in jobs:
-        if not requirements_of(args):
+        if not requirements_of(args) and what != "locked files":
             continue  # an sdist with no build requirements (an in-tree backend)
-        full = apply_network(["--only-binary=:all:", *binary_only, *args], net)
+        # --no-deps lets pip take the lock's sdists for another platform; everything else is wheels only
+        full = apply_network([*([] if what == "locked files" else ["--only-binary=:all:"]), *binary_only, *args], net)
         if not what.startswith("build requirements"):
             full += ["--find-links", str(stubs)]  # after apply_network: an offline source folder drops other find-links
         res, _ = run(what, full)
+        if not res.ok and what.startswith("target environment"):
+            # not fatal: installing into an existing environment needs none of them
+            m = _NO_MATCH.search(res.output)
+            result.notes.append(f"the index has no {m.group(1) if m else ', '.join(_project_name(a) for a in requirements_of(args))} "
+                                "for the target: a new venv made offline from this folder has only the pip bundled with its Python"
+                                + (", and source builds need their build tools on the target" if len(requirements_of(args)) > 3 else ""))
+            continue
         tries = 0
         while not res.ok and tries < 5:
             # a requirement with no wheel for the target: take its sdist (pure-python ones build anywhere)

@@ -15,6 +15,7 @@ command.py), so this module holds the order of things and the rules for success:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import sys
@@ -60,6 +61,8 @@ class InstallOptions:
     yes: bool = False
     offline: Path | None = None
     plan_file: Path | None = None
+    lock: Any = None  # a gpuready.install.lock.LockFile: install exactly its files (install --lock, install -r)
+    project: Any = None  # a gpuready.install.project.ProjectArgs: -r FILE / --project DIR, planned and resolved here
     machine_file: Path | None = None
     net: NetOptions = field(default_factory=NetOptions)
     installer: str = "auto"
@@ -154,8 +157,14 @@ def make_install_plan(machine: Machine, requests: Sequence[str], net: NetOptions
     try:
         # the torch-mirror setting is read by the plan itself (and named as its origin there)
         mirror = net.mirror if net.mirror and net.mirror != _torch_mirror_setting() else None
-        plan = make_plan(machine, list(requests), index_url=net.index_url or None, mirror=mirror)
-    except ValueError as exc:  # RequestError and friends: bad input
+        from gpuready.plan.project import from_arguments, is_plain, marker_environment, plan_project
+
+        inp = from_arguments(requests, marker_environment(machine))
+        if is_plain(inp):
+            plan = make_plan(machine, list(requests), index_url=net.index_url or None, mirror=mirror)
+        else:  # a package gpuready does not plan (numpy, a URL): passed through as written
+            plan = plan_project(machine, inp, index_url=net.index_url or None, mirror=mirror)
+    except ValueError as exc:  # RequestError, ProjectError and friends: bad input
         raise InstallError(str(exc)) from None
     return plan
 
@@ -293,8 +302,14 @@ def _target(opts: InstallOptions) -> tuple[str, bool]:
 def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog, rep: InstallReport) -> InstallReport:
     if opts.machine_file is not None and not opts.dry_run:
         raise InstallError("--machine plans for a saved machine; it can only be combined with --dry-run")
-    if not requests and opts.plan_file is None and opts.offline is None:
-        raise InstallError("name at least one package (or pass --plan FILE / --offline DIR)")
+    project = opts.project is not None and opts.project.given
+    if not requests and opts.plan_file is None and opts.offline is None and opts.lock is None and not project:
+        raise InstallError("name at least one package (or pass -r FILE / --project DIR / --lock FILE / --plan FILE / --offline DIR)")
+    if sum((opts.plan_file is not None, opts.lock is not None, project)) > 1:
+        raise InstallError("choose one of --plan, --lock and -r/--project")
+    if project and opts.offline is not None:
+        raise InstallError("--offline installs the plan in its folder; it cannot be combined with -r/--project "
+                           "(lock the project, `gpuready download --lock FILE -d DIR`, then `install --lock FILE --offline DIR`)")
     target, create = _target(opts)
     rep.target = target
     base_python = opts.python or sys.executable
@@ -316,7 +331,45 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
             raise InstallError(f"{flag} {base_python if create else target}: not a working Python interpreter ({why})")
 
     # the plan
-    if opts.plan_file is not None:
+    locked: Path | None = None
+    if opts.project is not None and opts.project.given:  # plan the project for this machine, resolve it once, lock it
+        from gpuready.install.project import ResolveError, plan_and_lock
+
+        try:
+            pp = plan_and_lock(machine, requests, opts.project, log.path.with_suffix(".lock.txt"), index_url=net.index_url or None,
+                               mirror=net.mirror if net.mirror and net.mirror != _torch_mirror_setting() else None,
+                               python=target if not create else base_python)
+        except (ValueError, ResolveError) as exc:
+            raise InstallError(str(exc)) from None
+        rep.plan = pp.plan
+        if pp.lock is None:
+            rep.status = "blocked"
+            causes = [{"label": "no_matching_distribution", "explanation": "the resolver found no set of versions that "
+                       "satisfies every requirement", "evidence": pp.resolution.conflict.splitlines()[:8],
+                       "fix": "relax or remove one of the conflicting requirements named above"}]
+            rep.causes = network_first(causes, pp.resolution.conflict)
+            if rep.causes[0]["label"] == "network":
+                rep.error = f"the package index could not be read while resolving ({pp.resolution.tool}); nothing was changed"
+                rep.hints.append(mirror_hint())
+            else:
+                rep.error = f"the requirements cannot be installed together ({pp.resolution.tool}); nothing was changed"
+            ui.show_plan(rep, [], Conflicts(()))
+            return rep
+        rep.notes += pp.notes
+        opts = dataclasses.replace(opts, lock=pp.lock)
+        requests = ()
+    if opts.lock is not None:  # the lock says what and which files; this machine must be of its kind
+        from gpuready.install.lock import LockError, check_machine, requirements_for_installer
+
+        problems = check_machine(opts.lock.target, machine)
+        if problems:
+            raise InstallError(f"--lock {opts.lock.path}: this machine is not the kind the lock was made for: " + "; ".join(problems))
+        try:
+            locked = requirements_for_installer(opts.lock, machine, log.path.with_suffix(".lock.txt"))
+        except LockError as exc:
+            raise InstallError(str(exc)) from None
+        plan = opts.lock.plan()
+    elif opts.plan_file is not None:
         plan = load_plan_file(opts.plan_file)
     elif manifest is not None:
         try:
@@ -363,8 +416,6 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     except ExecutorError as exc:
         raise InstallError(str(exc)) from None
     if create:
-        import dataclasses
-
         installer = dataclasses.replace(installer, python=target)
     rep.installer = installer.name
     conflicts = find_conflicts(env, machine, pkgs) if env is not None else Conflicts(())
@@ -386,7 +437,7 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
             planned += built_wheel_steps(p, None, env or _fake_env(target, machine), installer, net)
         else:
             try:
-                planned.append(package_step(p, installer, net))
+                planned += _binary_steps(p, pkgs, locked, installer, net)
             except ExecutorError as exc:
                 raise InstallError(f"plan package {p.name}: {exc}") from None
     rep.steps = [{"kind": s.kind, "title": s.title, "command": s.display()} for s in planned]
@@ -443,7 +494,7 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     assert env is not None
     steps: list[Step] = removal_steps(conflicts, installer)
     for p in pkgs:
-        steps += built_wheel_steps(p, built[p.name], env, installer, net) if p.is_source else [package_step(p, installer, net)]
+        steps += built_wheel_steps(p, built[p.name], env, installer, net) if p.is_source else _binary_steps(p, pkgs, locked, installer, net)
     rep.steps = ([rep.steps[0]] if create else []) + [{"kind": s.kind, "title": s.title, "command": s.display()} for s in steps]
     offset = 1 if create else 0
     base = txn_base(env)
@@ -464,6 +515,21 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
         return _apply(txn, steps, offset, pkgs, opts, machine, installer, target, ui, view, log, rep)
     finally:
         lock.release()
+
+
+def _binary_steps(p: PackagePlan, pkgs: Sequence[PackagePlan], locked: Path | None, installer: Installer, net: NetOptions) -> list[Step]:
+    """The plan's own command for a binary package; with a lock, one hash-checked step for all of them
+    (at the first such package), so exactly the locked files are installed."""
+    if locked is None:
+        return [package_step(p, installer, net)]
+    from gpuready.install.lock import covered_by_lock, lock_command_args
+
+    if not covered_by_lock(p):
+        return [package_step(p, installer, net)]
+    if p is not next(q for q in pkgs if covered_by_lock(q)):
+        return []
+    return [Step("install", f"install the locked files (hash-checked, {locked.name})", p.name,
+                 installer.install(lock_command_args(locked), net), pkg=p)]
 
 
 def _req_matches(name: str, requests: Sequence[str]) -> bool:

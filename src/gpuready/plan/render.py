@@ -39,6 +39,10 @@ def _index_options(p: PackagePlan) -> tuple[list[str], list[str]]:
             opts += [a, args[i + 1]]
             i += 2
             continue
+        if a in ("-e", "--editable") and i + 1 < len(args):  # a project passed through: "-e PATH" is one requirement line
+            reqs.append(f"-e {args[i + 1]}")
+            i += 2
+            continue
         if a.startswith("-"):
             opts.append(a)
         else:
@@ -105,11 +109,31 @@ def requirements_text(plan: Plan) -> str:
     return _safe_lines(lines)
 
 
-def script_text(plan: Plan, python: str = "python") -> str:
+def script_text(plan: Plan, python: str = "python", competing: dict[str, tuple[str, ...]] | None = None) -> str:
+    """Shell commands for the plan. A source build is built into a temporary folder and then installed
+    (its dependencies first, then the wheel itself forced in over any CPU copy of the same version),
+    after removing the distributions that install the same module (`competing`: module -> dists)."""
     lines = ["#!/bin/sh", *[_comment(line) for line in _header(plan)], "set -e"]
+    sources = [p for p in plan.packages if p.install and p.install[0] == "gpuready" and p.gpu]
+    if sources:
+        lines.append('GPUREADY_WHEELS="$(mktemp -d)"')
+    for p in sources:  # builds first: nothing changes in the environment until they have worked
+        lines.append(_comment(f"{p.name}: a CUDA build from source (gpuready build), installed below"))
+        lines.append(shlex.join([*p.install, "--python", python, "-o"]) + ' "$GPUREADY_WHEELS"')
     for p in plan.packages:
         if not p.install:
             lines.append(_comment(f"{p.name}: nothing to install"))
+            continue
+        if p in sources:
+            dist = p.dist or p.name
+            stem = dist.replace("-", "_")
+            import_name = (p.build or {}).get("import_name") or p.name
+            others = [d for d in (competing or {}).get(import_name, ()) if d != dist]
+            if others:
+                lines.append(_comment(f"{p.name}: remove the distributions that install the same {import_name} module"))
+                lines.append(shlex.join([python, "-m", "pip", "uninstall", "-y", *others]))
+            lines.append(shlex.join([python, "-m", "pip", "install"]) + f' "$GPUREADY_WHEELS"/{stem}-*.whl')
+            lines.append(shlex.join([python, "-m", "pip", "install", "--force-reinstall", "--no-deps"]) + f' "$GPUREADY_WHEELS"/{stem}-*.whl')
             continue
         if p.conflicts:
             lines.append(shlex.join([python, "-m", "pip", "uninstall", "-y", *p.conflicts]))

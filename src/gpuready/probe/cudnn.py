@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from gpuready.machine import CudaToolkit, Cudnn
+from gpuready.probe import condameta
 from gpuready.proc import IS_WINDOWS
 
 HEADER_NAMES = ("cudnn_version.h", "cudnn_version_v9.h", "cudnn_version_v8.h", "cudnn.h")
@@ -111,5 +112,8 @@ def probe_cudnn(toolkits: tuple[CudaToolkit, ...] = (), site_packages: tuple[str
             continue
         seen.add(key)
         lversion = version_from_library_name(os.path.realpath(library)) if library else ""
-        found.append(Cudnn(version=hversion or lversion, header=header, library=library, origin=origin))
+        version = hversion or lversion
+        if origin == "conda" and "." not in version:  # libcudnn without libcudnn-dev: only the soname's major
+            version = condameta.cudnn_version(os.path.dirname(os.path.dirname(library or header))) or version
+        found.append(Cudnn(version=version, header=header, library=library, origin=origin))
     return tuple(found)

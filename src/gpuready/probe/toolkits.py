@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from gpuready.machine import CudaToolkit, ProbeNote
+from gpuready.probe import condameta
 from gpuready.proc import IS_WINDOWS, run, which
 
 NVCC = "nvcc.exe" if IS_WINDOWS else "nvcc"
@@ -141,7 +142,7 @@ def _root_version(root: str, nvcc: str, timeout: float) -> str:
             continue
         if version:
             return version
-    return ""
+    return condameta.cuda_version(root)  # a conda cudatoolkit has none of the above: conda-meta says
 
 
 def probe_toolkits(site_packages: tuple[str, ...] = (), timeout: float = 10.0,
