@@ -299,7 +299,7 @@ def _script_and_requirements(files) -> tuple[str, str]:
 def test_script_cannot_be_injected(files):
     script, _ = _script_and_requirements(files)
     for line in script.splitlines():
-        assert line.startswith(("#", "set -e", "python -m pip", "CMAKE_ARGS=", "pip ", "gpuready ")) or line.split(" ", 1)[0] in (
+        assert line.startswith(("#", "set -e", "python -m pip", "CMAKE_ARGS=", "pip ", "gpuready ", 'GPUREADY_WHEELS="$(mktemp -d)"')) or line.split(" ", 1)[0] in (
             "python", "pip", "uv", "gpuready", "env"), f"a line that is not ours: {line!r}"
     assert "touch /tmp/gpuready-pwned" not in [ln.strip() for ln in script.splitlines()]
     assert ESC not in script and "\x07" not in script

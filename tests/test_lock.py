@@ -107,7 +107,7 @@ def test_the_machine_check(machine):
 def test_plan_writes_a_pylock_from_a_requirements_file(wheel_index, tmp_path):
     """The CLI end to end for a saved machine: -r with the mirror's --index-url, a lock out, valid PEP 751."""
     req = tmp_path / "requirements.txt"
-    req.write_text(f"--index-url {wheel_index.simple}\ntorch\ngpr-a\n")
+    req.write_text(f"--index-url {wheel_index.simple}\ntorch==2.14.1\ngpr-a\n")  # the CUDA 13.0 build the index serves
     out = tmp_path / "lock" / "pylock.toml"
     out.parent.mkdir()
     env = offline_env(tmp_path)

@@ -147,7 +147,7 @@ lint = ["ruff"]
 
 
 def test_a_project_plan_plans_gpu_packages_and_passes_the_rest(tmp_path, h200):
-    inp = from_arguments(["torch", "numpy>=1.26", "numpy<3", "requests[socks]"], marker_environment(h200))
+    inp = from_arguments(["torch==2.14.1", "numpy>=1.26", "numpy<3", "requests[socks]"], marker_environment(h200))
     assert not is_plain(inp)
     plan = plan_project(h200, inp)
     by = {p.name: p for p in plan.packages}
