@@ -8,7 +8,7 @@
 # tool sends). Each call writes what it wants back into $OUT (at most 8 files, 16 MiB each).
 #
 #   call  phase                                   carry                          what it does (wall, 16 cores)
-#   1     bash tools/gpu_bench_cases.sh start     [".carry/bench", ".carry/sdist"]  copies the sources, starts the 3 builds
+#   1     bash tools/gpu_bench_cases.sh start     [".carry/bench", ".carry/sdist", ".whl"]  copies the sources, starts the 3 builds
 #                                                                                 in the background (setsid) and returns
 #   2-5   bash tools/gpu_bench_cases.sh ort-part N [".carry/ort/pN"]  N = 1..4     appends part N of onnxruntime-gpu to /tmp/ort
 #   6     bash tools/gpu_bench_cases.sh bench     []                             waits for the builds (about 7 min from call 1),
@@ -91,6 +91,9 @@ collect() {  # logs and JSONs of the builds into one file of $OUT
 case "$PHASE" in
 start)
   mkdir -p $W/src $W/off /tmp/ort
+  # gpuready's own dependencies (pure-Python wheels carried in .whl/, when the venv lacks them)
+  [ -d .whl ] && $PY -m pip install -q --no-index --no-deps --no-compile --target $SITE .whl/*.whl
+  $PY -c "import click, rich, packaging, platformdirs; print('gpuready deps ok: packaging', packaging.__version__)"
   cp .carry/sdist/dlib-20.0.1.tar.gz .carry/bench/* $W/src/
   cp $W/src/dlib-20.0.1.tar.gz $W/src/scipy_openblas32-*.whl $W/src/dlib_bin-*.whl $W/off/
   rm -f $W/builds.done $W/builds.status $W/installed
@@ -172,6 +175,10 @@ extra)
   $GR bench dlib --offline $W/off --quick --repeats 3 2>&1 | tee $OUT/bench-dlib-table.txt
   $GR bench --help > $OUT/bench-help.txt
   collect logs.tar.gz
+  ;;
+doctor)  # issue 11's cases (tools/gpu_doctor_cases.sh) with the CUDA dlib this session built
+  DLIB_WHEEL=$(ls $W/wheels/dlib-*+cu[0-9]*.whl 2>/dev/null | head -1) EXTRA_PYTHONPATH=$SITE OUT=$OUT PY=$PY \
+    bash tools/gpu_doctor_cases.sh
   ;;
 *)
   sed -n 2,26p "$0"

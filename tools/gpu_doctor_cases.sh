@@ -11,7 +11,7 @@
 set -u
 OUT=${OUT:-./out}; mkdir -p "$OUT"
 PY=${PY:-/opt/torch/.venv/bin/python3}; [ -x "$PY" ] || PY=python3
-export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+export PYTHONPATH=$PWD/src${EXTRA_PYTHONPATH:+:$EXTRA_PYTHONPATH} PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 SRC=$PWD/src
 GR() { "$PY" -m gpuready "$@"; }
 W=$(mktemp -d /tmp/gr-doctor-XXXX)
@@ -127,7 +127,7 @@ else
   printf 'dlib/__init__.py,,\n_dlib_pybind11.cpython-312-x86_64-linux-gnu.so,,\n' > "$SITE/dlib-20.0.1.dist-info/RECORD"
   say "shadowing: CUDA copy = a stand-in (extension NEEDs $(basename "$CUDNN_DIR/libcudnn.so.9"), $(basename "$CUBLAS"))"
 fi
-SHADOW="$SRC:$W/cpu-dlib"  # gpuready's own src stays first; the CPU dlib is the user's PYTHONPATH entry
+SHADOW="$SRC:${EXTRA_PYTHONPATH:+$EXTRA_PYTHONPATH:}$W/cpu-dlib"  # gpuready's own src stays first; the CPU dlib is the user's PYTHONPATH entry
 run shadow-doctor env PYTHONPATH="$SHADOW" "$PY" -m gpuready doctor
 env PYTHONPATH="$SHADOW" "$PY" -m gpuready doctor --json > "$OUT/shadow-doctor.json" 2>/dev/null
 env PYTHONPATH="$SHADOW" "$PY" -m gpuready doctor --markdown > "$OUT/shadow-doctor.md" 2>/dev/null
