@@ -27,8 +27,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from gpuready import textsafe
-from gpuready.build import checks, elf, wheelfile
+from gpuready import elf, textsafe
+from gpuready.build import checks, wheelfile
 from gpuready.build.recipes import Recipe
 from gpuready.build.settings import BuildSettingsError, parse_archs
 from gpuready.install import offline
