@@ -30,7 +30,7 @@ from click.testing import CliRunner
 from gpuready import elf, textsafe
 from gpuready.build import checks, wheelfile
 from gpuready.build.recipes import Recipe
-from gpuready.build.settings import BuildSettingsError, parse_archs
+from gpuready.build.toolchain import BuildSettingsError, parse_archs
 from gpuready.install import offline
 from gpuready.install.executor import Installer, venv_command
 from gpuready.install.transaction import remove_venv

@@ -40,7 +40,7 @@ def _archs(text: str | None) -> tuple[str, ...]:
     """--cuda-arch "8.6,9.0" -> ("8.6", "9.0"); the same reading and checks as `gpuready build`."""
     if not text:
         return ()
-    from gpuready.build.settings import BuildSettingsError, parse_archs
+    from gpuready.build.toolchain import BuildSettingsError, parse_archs
 
     try:
         return tuple(parse_archs(text))
