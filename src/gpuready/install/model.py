@@ -6,9 +6,10 @@ Kept apart from the flow (install/flow.py) so that the command (terminal or JSON
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from gpuready.install.conflicts import Conflicts
 from gpuready.install.executor import NetOptions

@@ -7,7 +7,7 @@ of a package asked for the GPU).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from gpuready.findings import Finding
 from gpuready.install.conflicts import module_of
