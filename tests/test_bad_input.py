@@ -27,10 +27,10 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from gpuready import textsafe
-from gpuready.build import checks, elf, wheelfile
+from gpuready import elf, textsafe
+from gpuready.build import checks, wheelfile
 from gpuready.build.recipes import Recipe
-from gpuready.build.settings import BuildSettingsError, parse_archs
+from gpuready.build.toolchain import BuildSettingsError, parse_archs
 from gpuready.install import offline
 from gpuready.install.executor import Installer, venv_command
 from gpuready.install.transaction import remove_venv

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gpuready.build import cache, elf, trim
+from gpuready import elf
+from gpuready.build import cache, checks, trim
 from gpuready.cli import main
 
 MACHINES = Path(__file__).parent / "machines"
@@ -140,13 +141,13 @@ def test_elf_reader_on_a_real_module():
     path = getattr(_ctypes, "__file__", None)
     if not path or not path.endswith(".so"):
         pytest.skip("no shared _ctypes module here")
-    info = elf.read_dynamic(path)
+    info = elf.parse_elf(path)
     assert any(n.startswith("libc.so") or n.startswith("libffi") for n in info.needed)
-    assert elf.check_module(path, ("libnothing.so.",))[0].startswith(Path(path).name)
+    assert checks.check_module(path, ("libnothing.so.",))[0].startswith(Path(path).name)
 
 
 def test_elf_reader_rejects_non_elf(tmp_path):
     p = tmp_path / "x.so"
     p.write_bytes(b"not an elf")
     with pytest.raises(elf.NotELF):
-        elf.read_dynamic(p)
+        elf.parse_elf(p)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gpuready.build import elf, wheelfile
+from gpuready import elf
+from gpuready.build import wheelfile
 from gpuready.build.portable import make_portable, portable_runpath
 
 SITE = "/opt/torch/.venv/lib/python3.12/site-packages"
@@ -57,7 +58,7 @@ def test_rewritten_module_loads_from_another_environment(tmp_path):
     shutil.rmtree(tmp_path / "build-env")
     with zipfile.ZipFile(res.wheel) as zf:
         zf.extractall(other)
-    assert elf.read_dynamic(other / "bar.so").runpath[0] == "$ORIGIN/nvidia/foo/lib"
+    assert elf.parse_elf(other / "bar.so").runpath[0] == "$ORIGIN/nvidia/foo/lib"
     assert ctypes.CDLL(str(other / "bar.so")).bar() == 43
     # The RECORD of the rewritten wheel matches the new bytes.
     with zipfile.ZipFile(res.wheel) as zf:

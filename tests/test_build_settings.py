@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from gpuready.build import settings as st
+from gpuready.build import toolchain
 from gpuready.build.recipes import (
     companion_requirements,
     find_recipe,
@@ -17,7 +17,8 @@ from gpuready.build.recipes import (
     toolkit_wheels,
     version_limits,
 )
-from gpuready.build.settings import BuildSettingsError, build_settings, parse_archs, pick_version
+from gpuready.build.settings import build_settings, pick_version
+from gpuready.build.toolchain import BuildSettingsError, parse_archs
 from gpuready.machine import GPU, Compiler, CudaToolkit
 from tests.conftest import load_machine
 
@@ -177,7 +178,7 @@ def test_windows(machine):
 
 def test_saved_machine_paths_are_not_looked_at_here(h200, tmp_path, monkeypatch):
     # Even where a saved machine's toolkit path exists on this host, it is not this host's toolkit.
-    assert st.is_local(h200) is False
+    assert toolchain.is_local(h200) is False
 
 
 def test_face_recognition_companion():
@@ -208,7 +209,7 @@ def test_local_toolkit_libraries_are_checked(h200, tmp_path, monkeypatch):
     monkeypatch.setenv("GPUREADY_TOOLKIT_DIR", str(tmp_path / "tk"))
     full = ["libcublas.so.13", "libcusolver.so.12", "libcurand.so.10", "libcufft.so.12", "libnppc.so.13", "libnppial.so.13"]
     m = _local_machine(h200, tmp_path, full)
-    assert st.is_local(m)
+    assert toolchain.is_local(m)
     assert build_settings(m, "dlib")["toolkit_source"] == "system"
     assert build_settings(m, "opencv")["toolkit_source"] == "system"  # NPP is libnppc.so..., there is no libnpp.so
     m2 = _local_machine(h200, tmp_path / "b", ["libcudart.so.13"])

@@ -116,6 +116,6 @@ def test_assemble_cuda13_and_link_cublas(tmp_path):
     out = subprocess.run([str(res.nvcc), "-arch=sm_90", str(src), "-o", str(tmp_path / "t"), "-lcublas", "-ccbin", shutil.which("g++")],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
-    from gpuready.build.elf import read_dynamic
+    from gpuready.elf import parse_elf
 
-    assert any(n.startswith("libcublas.so.13") for n in read_dynamic(tmp_path / "t").needed)
+    assert any(n.startswith("libcublas.so.13") for n in parse_elf(tmp_path / "t").needed)

@@ -152,6 +152,19 @@ def test_jax_plugin_skew():
     assert "library_version_mismatch" in by_label(diagnose(m))
 
 
+def test_jax_cuda11_plugin_needs_the_minor_compat_floor_not_the_11_0_ga_driver():
+    # A CUDA 11 plugin is built with some 11.x: 450.51.05 (the 11.0 GA driver) is too old, 450.80.02 is the floor.
+    m = load_machine("h200-driver580")
+    jax = Framework("jax", "jax", "0.4.20", cuda_build=True, cuda_version="11.8", sees_gpu=False,
+                    details={"jaxlib": "0.4.20", "plugin": "jax-cuda11-plugin 0.4.20", "pjrt": "0.4.20"})
+    for driver, too_old in (("450.51.06", True), ("450.80.02", False)):
+        mm = dataclasses.replace(m, frameworks=(jax,), driver=dataclasses.replace(m.driver, version=driver, cuda_version="11.0"))
+        hits = [f for f in diagnose(mm) if f.label == "driver_too_old" and "jax CUDA 11 plugin" in f.message]
+        assert bool(hits) is too_old, (driver, hits)
+        if too_old:
+            assert "450.80.02" in hits[0].message
+
+
 def test_every_finding_has_a_known_label_and_problems_have_fixes():
     for name in ("no-gpu", "win10-gtx1060-driver411", "ubuntu1804-v100-cuda10", "rtx5090-torch-cu118", "h200-driver580"):
         for f in diagnose(load_machine(name)):

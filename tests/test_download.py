@@ -17,7 +17,8 @@ from gpuready.plan.model import Plan
 from gpuready.install import offline
 from gpuready.install.download import build_requires, download, sdist_metadata, stub_wheel
 from gpuready.install.executor import NetOptions
-from gpuready.install.flow import InstallOptions, run_install
+from gpuready.install.flow import run_install
+from gpuready.install.model import InstallOptions
 from gpuready.install.runlog import RunLog
 from tests.conftest import load_machine
 from tests.test_install_flow import FakeBuild, FakeUI
@@ -188,7 +189,7 @@ def test_download_failure_is_reported(local_index, tmp_path):
 
 
 def test_offline_install_refuses_another_python(local_index, tmp_path, venv, clean_pip_env):
-    from gpuready.install.flow import InstallError
+    from gpuready.install.model import InstallError
 
     dest = tmp_path / "dl"
     m = load_machine("h200-driver580")

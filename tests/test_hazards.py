@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gpuready.machine import Compiler, Framework, FrameworkCopy
-from gpuready.verify import elf
+from gpuready import elf
 from gpuready.verify.hazards import check_native_extensions, environment_libstdcxx, hazards_for, rules, scan
 from tests.conftest import load_machine
 

@@ -1,7 +1,7 @@
 """The stages import each other in one direction, and no modules import each other in a circle.
 
 Layers, lowest first (a module may import its own package and anything below it):
-the Machine contract and plumbing, knowledge, reporting, probe, build, plan, explain, verify,
+the typed-data decoder, the Machine contract and plumbing, knowledge, reporting, probe, build, plan, explain, verify,
 doctor, then install/bench/fleet on top; the command-line modules (`*/command.py`, cli, options)
 sit above everything. ARCHITECTURE.md draws the same picture. Imports inside functions count
 too (an import moved into a function to hide a cycle is still a cycle); `if TYPE_CHECKING:`
@@ -16,7 +16,8 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "gpuready"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("machine", "findings", "proc", "paths", "textsafe", "elf", "typed", "__init__"),
+    ("typed",),  # the one decoder of typed data: the Machine, the Plan and the knowledge rows read through it
+    ("machine", "findings", "proc", "paths", "textsafe", "elf", "__init__"),
     ("knowledge",),
     ("indexconfig",),  # pip's, uv's, conda's index settings and the PyTorch mirror: read by plan, install, explain
     ("diagnosis",),

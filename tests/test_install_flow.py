@@ -15,7 +15,10 @@ from gpuready.plan.model import Plan
 from gpuready.findings import Finding
 from gpuready.install import flow
 from gpuready.install.executor import NetOptions
-from gpuready.install.flow import InstallError, InstallOptions, judge_verify, load_plan_file, run_install
+from gpuready.install.flow import run_install
+from gpuready.install.model import InstallError, InstallOptions
+from gpuready.install.planfile import load_plan_file
+from gpuready.install.verifying import judge_verify
 from gpuready.install.progress import ProgressView
 from tests.test_install_support import (  # noqa: F401 - fixtures
     clean_pip_env, make_wheel, pip_freeze, pip_install, python_of, run_gpuready, venv, venv_template, write_plan,

@@ -44,7 +44,7 @@ from knowcheck import deps as depmod  # noqa: E402
 from knowcheck.http import CACHE, FetchError, simple_project  # noqa: E402
 from knowcheck.match import canonical, file_fits, parse_file, version_matches  # noqa: E402
 from knowcheck.rows import Pin, all_pins  # noqa: E402
-from knowcheck.snapshot import EVIDENCE, SNAPSHOT, Snapshot, pin_key, target_key  # noqa: E402
+from knowcheck.snapshot import EVIDENCE, SNAPSHOT, pin_key, target_key  # noqa: E402
 
 PYPI = "https://pypi.org/simple"
 AVAILABILITY = ROOT / "src" / "gpuready" / "knowledge" / "data" / "availability.json"

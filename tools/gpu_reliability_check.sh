@@ -33,7 +33,7 @@ print("warnings", [w for w in r.get("warnings", []) if "skipped" in w])
 print("gpu_code", (r.get("check") or {}).get("gpu_code"))
 w = r.get("wheel")
 if w:
-    from gpuready.build.elf import fatbin_archs
+    from gpuready.elf import fatbin_archs
     with zipfile.ZipFile(w) as zf, tempfile.TemporaryDirectory() as d:
         names = zf.namelist()
         print("duplicate names in the wheel:", sorted({n for n in names if names.count(n) > 1}))

@@ -19,16 +19,15 @@ value is a clear MachineFormatError naming the field, never a confident finding 
 
 from __future__ import annotations
 
-import collections.abc
-import dataclasses
 import json
 import math
 import re
-import types
-import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any
+
+from gpuready.typed import Decoder, encode
 
 SCHEMA_ID = "gpuready.machine"
 SCHEMA_VERSION = 1
@@ -257,7 +256,7 @@ class Machine:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA_ID, "schema_version": SCHEMA_VERSION, **_encode(self)}
+        return {"schema": SCHEMA_ID, "schema_version": SCHEMA_VERSION, **encode(self)}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
@@ -282,7 +281,7 @@ class Machine:
             )
         body = {k: v for k, v in data.items() if k not in ("schema", "schema_version")}
         try:
-            return _decode(cls, body, "")
+            return _DECODER.decode(cls, body, "")
         except MachineFormatError as exc:
             raise MachineFormatError(f"{where}: {exc}") from None
 
@@ -317,20 +316,8 @@ class Machine:
         return cls.from_json(text, where=str(path))
 
 
-# --- generic (de)serialisation of the frozen dataclasses above -------------------------------
+# --- the machine file's checks beyond types (typed.Decoder walks the types) ---------------------------
 
-
-def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (tuple, list)):
-        return [_encode(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _encode(v) for k, v in value.items()}
-    return value
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
 
 _DRIVER = (r"\d{2,4}\.\d{1,3}(\.\d{1,3})?", 'a driver version like "580.159.04" or "411.70"')
 _VERSION = (r"\d{1,3}(\.\d{1,4}){1,3}", 'a version like "13.0.88"')
@@ -379,71 +366,55 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _check_value(cls_name: str, name: str, value: Any, where: str) -> None:
-    """The range and shape checks of one decoded field (types were checked by _decode)."""
-    key = (cls_name, name)
-    if isinstance(value, str):
-        if len(value) > MAX_STRING:
-            raise MachineFormatError(f"{where}: too long ({len(value)} characters; at most {MAX_STRING})")
-        shape = _SHAPES.get(key)
-        if shape and value and not re.fullmatch(shape[0], value):
-            raise MachineFormatError(f"{where}: {_show(value)} is not {shape[1]}")
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise MachineFormatError(f"{where}: {_show(value)} is not one of {', '.join(map(str, _CHOICES[key]))}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise MachineFormatError(f"{where}: {_show(value)} is not a finite number")
-    if key in _RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
-        lo, hi = _RANGES[key]
-        if not lo <= value <= hi:
-            raise MachineFormatError(f"{where}: {_show(value)} is out of range ({lo:g} to {hi:g})")
+def _too_long(text: str, where: str) -> None:
+    if len(text) > MAX_STRING:
+        raise MachineFormatError(f"{where}: too long ({len(text)} characters; at most {MAX_STRING})")
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
+class _MachineDecoder(Decoder):
+    """typed.Decoder with the machine file's words and checks: sizes before decoding, then shapes, choices,
+    ranges and string lengths per field; a mapping (Framework.details) holds scalars, kept as text."""
 
+    object_name = "an object"
+    unknown_words = "unknown field(s)"
+    missing_words = "missing required field"
 
-def _decode(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise MachineFormatError(f"{where}: expected an object, got {type(value).__name__}")
-        hints = _hints(tp)
-        names = {f.name for f in dataclasses.fields(tp)}
-        unknown = sorted(set(value) - names)
-        if unknown:
-            raise MachineFormatError(f"{where + ': ' if where else ''}unknown field(s) {', '.join(_show(u)[1:-1] for u in unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
-        kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name in value:
-                raw, at = value[f.name], f"{where}.{f.name}" if where else f.name
-                if isinstance(raw, (list, dict)):
-                    most = _MAX_ITEMS.get((tp.__name__, f.name), _DEFAULT_MAX_ITEMS)
-                    if len(raw) > most:
-                        raise MachineFormatError(f"{at}: {len(raw)} entries; a machine file holds at most {most}")
-                kwargs[f.name] = _decode(hints[f.name], raw, at)
-                _check_value(tp.__name__, f.name, kwargs[f.name], at)
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise MachineFormatError(f"{where + ': ' if where else ''}missing required field {f.name!r}")
-        return tp(**kwargs)
-    if origin in (Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        others = [a for a in args if a is not type(None)]
-        return _decode(others[0], value, where)
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise MachineFormatError(f"{where}: expected a list, got {type(value).__name__}")
-        (item,) = typing.get_args(tp)[:1]
-        out = tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-        if item is str:
-            for i, v in enumerate(out):
-                if len(v) > MAX_STRING:
-                    raise MachineFormatError(f"{where}[{i}]: too long ({len(v)} characters; at most {MAX_STRING})")
-        return out
-    if origin in (Mapping, dict, collections.abc.Mapping) or tp in (Mapping, dict):
+    def __init__(self) -> None:
+        super().__init__(MachineFormatError)
+
+    def show(self, value: Any) -> str:
+        return _show(value)
+
+    def place(self, where: str, name: str) -> str:
+        return f"{where}.{name}" if where else name  # the root is nameless: from_dict prefixes the file
+
+    def check_raw(self, cls: type, name: str, raw: Any, where: str) -> None:
+        if isinstance(raw, (list, dict)):
+            most = _MAX_ITEMS.get((cls.__name__, name), _DEFAULT_MAX_ITEMS)
+            if len(raw) > most:
+                raise MachineFormatError(f"{where}: {len(raw)} entries; a machine file holds at most {most}")
+
+    def check_field(self, cls: type, name: str, value: Any, where: str) -> None:
+        key = (cls.__name__, name)
+        if isinstance(value, str):
+            _too_long(value, where)
+            shape = _SHAPES.get(key)
+            if shape and value and not re.fullmatch(shape[0], value):
+                raise MachineFormatError(f"{where}: {_show(value)} is not {shape[1]}")
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if isinstance(item, str):
+                    _too_long(item, f"{where}[{i}]")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise MachineFormatError(f"{where}: {_show(value)} is not one of {', '.join(map(str, _CHOICES[key]))}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise MachineFormatError(f"{where}: {_show(value)} is not a finite number")
+        if key in _RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
+            lo, hi = _RANGES[key]
+            if not lo <= value <= hi:
+                raise MachineFormatError(f"{where}: {_show(value)} is out of range ({lo:g} to {hi:g})")
+
+    def mapping(self, tp: Any, value: Any, where: str) -> dict:
         if not isinstance(value, dict):
             raise MachineFormatError(f"{where}: expected an object, got {type(value).__name__}")
         out = {}
@@ -454,20 +425,6 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
                 raise MachineFormatError(f"{where}.{k}: too long (at most {MAX_STRING} characters)")
             out[str(k)] = str(v)
         return out
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise MachineFormatError(f"{where}: expected true/false, got {_show(value)}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise MachineFormatError(f"{where}: expected an integer, got {_show(value)}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise MachineFormatError(f"{where}: expected a number, got {_show(value)}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise MachineFormatError(f"{where}: expected a string, got {_show(value)}")
-        return value
-    return value
+
+
+_DECODER = _MachineDecoder()

@@ -43,7 +43,7 @@ def bench(
     cpu_baseline: str = "auto",
     offline: str | None = None,
     extra: Mapping[str, object] | None = None,
-    baseline_info: list | None = None,
+    baseline_info: list[CpuBaseline | str] | None = None,
 ) -> list[VerifyResult]:
     """Time each framework's workloads (sequentially); the rows are in each result's `rows`.
 

@@ -123,6 +123,7 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, comp
           machine_file: Path | None, python: str | None) -> None:
     """Time each framework's workloads on the CPU and the GPU: time, throughput and speedup (sequential, warm-up, median)."""
     from gpuready.bench import bench as run_bench
+    from gpuready.bench.baseline import CpuBaseline
     from gpuready.bench.gpustate import describe, gpu_state
     from gpuready.bench.results import rows_from
     from gpuready.verify.command import header, pick_frameworks
@@ -166,7 +167,7 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, comp
             click.echo(f"timing {name} ..." if " " not in name else f"{name} ...", err=True)
 
     state = gpu_state() if machine.gpus else {"gpus": []}
-    info: list = []
+    info: list[CpuBaseline | str] = []  # the CPU baseline used, or why none could be made
     results = run_bench(
         machine, python=python, timeout=timeout, only=tuple(names), quick=quick, warmup=warmup, repeats=repeats,
         model=str(model) if model else None, image=str(image) if image else None, progress=progress, cpu_python=cpu_python,
@@ -189,7 +190,7 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, comp
         changes = compare(old_rows, rows)
     if as_json:
         payload = {**head, "gpu_state": state, "repeats": repeats, "warmup": warmup,
-                   "cpu_baseline": (baseline.to_dict() if hasattr(baseline, "to_dict") else {"error": baseline}) if baseline else None,
+                   "cpu_baseline": baseline.to_dict() if isinstance(baseline, CpuBaseline) else ({"error": baseline} if baseline else None),
                    "rows": [r.to_dict() for r in rows], "results": [r.to_dict() for r in results]}
         if plot_file is not None:
             payload["plot"] = str(charts[0]) if charts else None

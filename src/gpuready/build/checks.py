@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpuready.build.elf import NotELF, fatbin_archs, read_dynamic
 from gpuready.build.recipes import Recipe
+from gpuready.elf import NotELF, fatbin_archs, parse_elf
 from gpuready.proc import MARK, parse_marked_json, run_python
 
 
@@ -55,6 +56,31 @@ def unpack_wheel(wheel: Path, dest: Path) -> Path:
     return dest
 
 
+def missing_libraries(name: str, needed: Sequence[str], prefixes: Sequence[str]) -> list[tuple[str, str]]:
+    """(cause label, problem) for each library prefix ("libstdc++.so.6", "libcudnn.so.") the module `name`
+    does not need: no libstdc++ means it was linked statically, no cuDNN/cuBLAS that CUDA is not really in it."""
+    out = []
+    for prefix in prefixes:
+        if any(n.startswith(prefix) for n in needed):
+            continue
+        if prefix.startswith("libstdc++"):
+            out.append(("env_mismatch", (
+                f"{name} does not need {prefix}: libstdc++ was linked statically (a second toolchain such as "
+                "/opt/gcc); such modules crash next to numpy/torch. Rebuild with the system g++")))
+        else:
+            out.append(("cpu_only_build", f"{name} does not link {prefix}* (NEEDED: {', '.join(needed) or 'none'}): CUDA is not really in it"))
+    return out
+
+
+def check_module(path: str | Path, needed_prefixes: Sequence[str]) -> list[str]:
+    """The problems of one built extension module's NEEDED entries (or why it cannot be read)."""
+    try:
+        info = parse_elf(path, scan_markers=False)
+    except (NotELF, OSError) as exc:
+        return [str(exc)]
+    return [problem for _label, problem in missing_libraries(Path(path).name, info.needed, needed_prefixes)]
+
+
 def check_wheel(
     wheel: Path, recipe: Recipe, work: Path, *, python: str | None, expect_gpu: bool, do_import: bool = True,
     timeout: float = 180.0, site: str | None = None, static_archs: tuple[str, ...] = (),
@@ -80,19 +106,14 @@ def check_wheel(
     if mod.suffix == ".so" or ".so" in mod.name:
         readable = False
         try:
-            info = read_dynamic(mod)
-            out.needed, out.runpath = info.needed, info.runpath or info.rpath
+            info = parse_elf(mod, scan_markers=False)
+            out.needed, out.runpath = list(info.needed), list(info.runpath)
             readable = True
         except (OSError, ValueError) as exc:
             out.fail("other", f"cannot read {mod.name}: {exc}")
-        for prefix in recipe.needed_libs:
-            if readable and not any(n.startswith(prefix) for n in out.needed):
-                if prefix.startswith("libstdc++"):
-                    out.fail("env_mismatch",
-                             f"{mod.name} does not need {prefix}: libstdc++ was linked statically (a second toolchain such as "
-                             "/opt/gcc); such modules crash next to numpy/torch. Rebuild with the system g++")
-                else:
-                    out.fail("cpu_only_build", f"{mod.name} does not link {prefix}* (NEEDED: {', '.join(out.needed) or 'none'}): CUDA is not really in it")
+        if readable:
+            for label, problem in missing_libraries(mod.name, out.needed, recipe.needed_libs):
+                out.fail(label, problem)
     if static_archs:
         _check_gpu_code(out, tree, static_archs)
     if not do_import:

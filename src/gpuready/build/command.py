@@ -94,7 +94,7 @@ def build(package, cuda_arch, version, sdist, method, python, jobs, out_dir, too
         return
     if machine_file is not None and not dry_run:
         raise click.UsageError("a build runs on this machine; --machine works with --dry-run only")
-    from gpuready.build.settings import BuildSettingsError, parse_archs
+    from gpuready.build.toolchain import BuildSettingsError, parse_archs
 
     if (fleet_machines or fleet_ray) and not for_fleet:
         raise click.UsageError("--machines and --ray go with --for-fleet")

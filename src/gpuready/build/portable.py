@@ -18,7 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpuready.build import elf, wheelfile
+from gpuready import elf
+from gpuready.build import wheelfile
 from gpuready.build.recipes import toolkit_for_major
 from gpuready.knowledge.cuda import vtuple
 

@@ -24,6 +24,7 @@ from gpuready.knowledge.cuda import (
     host_compiler_limit,
     max_cuda_for_driver,
     min_driver_for_cuda,
+    minor_compat_floor,
     vtuple,
 )
 from gpuready.knowledge.frameworks import display
@@ -177,10 +178,12 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
                     fix=_with_upgrade(gpu_install_hint(m, fw.name), need),
                 )
             )
-    if fw.name == "jax" and fw.cuda_version and m.driver.present:
-        major = fw.cuda_version.split(".")[0]
-        if not driver_runs_cuda(m.driver.version, f"{major}.0", m.os.system):
-            need = min_driver_for_cuda(f"{major}.0", m.os.system)
+    if fw.name == "jax" and vtuple(fw.cuda_version) and m.driver.present:
+        # The plugin is built with some CUDA major.x and relies on minor-version compatibility: it needs that
+        # major's floor (450.80.02 for CUDA 11), not the x.0 toolkit's own GA driver.
+        major = vtuple(fw.cuda_version)[0]
+        need = minor_compat_floor(major, m.os.system) or min_driver_for_cuda(f"{major}.0", m.os.system)
+        if not need or vtuple(m.driver.version) < vtuple(need):
             out.append(
                 Finding(
                     "driver_too_old",

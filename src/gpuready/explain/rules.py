@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from gpuready.findings import LABELS
-from gpuready.knowledge.loader import KnowledgeError, load_table, read_data_file
+from gpuready.knowledge.loader import KnowledgeError, load_table
 
 if sys.version_info >= (3, 11):
     from re import _constants as _sre_c  # type: ignore[attr-defined]

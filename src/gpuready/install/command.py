@@ -41,7 +41,7 @@ def _archs(text: str | None) -> tuple[str, ...]:
     """--cuda-arch "8.6,9.0" -> ("8.6", "9.0"); the same reading and checks as `gpuready build`."""
     if not text:
         return ()
-    from gpuready.build.settings import BuildSettingsError, parse_archs
+    from gpuready.build.toolchain import BuildSettingsError, parse_archs
 
     try:
         return tuple(parse_archs(text))
@@ -131,7 +131,8 @@ def install(packages: tuple[str, ...], venv: Path | None, python: str | None, dr
       gpuready install -r requirements.txt --venv .venv
       gpuready install --lock pylock.toml --venv .venv
     """
-    from gpuready.install.flow import InstallError, InstallOptions, run_install
+    from gpuready.install.flow import run_install
+    from gpuready.install.model import InstallError, InstallOptions
     from gpuready.install.offline import OfflineError
 
     if venv is not None and python is not None:
@@ -254,7 +255,9 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     """
     from gpuready.options import get_machine
     from gpuready.install.download import download as do_download
-    from gpuready.install.flow import InstallError, explain_output, load_plan_file, make_install_plan, mirror_hint, network_first
+    from gpuready.install.failure import explain_output, mirror_hint, network_first
+    from gpuready.install.model import InstallError
+    from gpuready.install.planfile import load_plan_file, make_install_plan
     from gpuready.install.offline import OfflineError
     from gpuready.install.progress import ProgressView
     from gpuready.install.runlog import RunLog

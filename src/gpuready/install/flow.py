@@ -10,111 +10,47 @@ command.py), so this module holds the order of things and the rules for success:
   --keep-on-verify-failure);
 * a package built from source that comes out without CUDA is a failure before anything is
   installed.
+
+Its inputs and report are install/model.py; the plan it runs comes from install/planfile.py; a failed
+step is explained by install/failure.py; the verify verdict is judged in install/verifying.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Sequence
 
 from gpuready.build.builder import build_wheel
-from gpuready.explain import Cause, explain_text
-from gpuready.findings import Finding
 from gpuready.install import knowledge, offline
 from gpuready.install.conflicts import Conflicts, find_conflicts, module_of, remove_files
 from gpuready.install.envinfo import EnvError, TargetEnv, default_target, inspect_env, venv_python
 from gpuready.install.executor import ExecutorError, Installer, NetOptions, find_installer, venv_command
+from gpuready.install.failure import explain_output, mirror_hint, network_first
+from gpuready.install.lock import LockError, check_machine, covered_by_lock, lock_command_args, requirements_for_installer
+from gpuready.install.model import UI, InstallError, InstallOptions, InstallReport
+from gpuready.install.offline import offline_env
+from gpuready.install.planfile import load_plan_file, make_install_plan, torch_mirror_setting
 from gpuready.install.progress import OutputParser, ProgressView
+from gpuready.install.project import ResolveError, plan_and_lock
 from gpuready.install.runlog import RunLog
 from gpuready.install.runner import run_step
+from gpuready.install.snapshot import freeze, freeze_diff
 from gpuready.install.steps import (
-    Step, build_step, built_wheel_steps, order_packages, package_step, removal_steps, select_packages,
+    Step, build_step, built_wheel_steps, order_packages, package_step, removal_steps, request_key, select_packages,
 )
 from gpuready.install.transaction import (
     EnvLock, LockBusy, Transaction, interrupts_deferred, interrupts_raise, recover, remove_venv, txn_base,
 )
+from gpuready.install.verifying import judge_verify, run_verify, verify_names
 from gpuready.machine import Machine
-from gpuready.plan import make_plan
 from gpuready.plan.model import PackagePlan, Plan, PlanFormatError
 from gpuready.probe import probe_machine
 from gpuready.proc import Result
-from gpuready.verify import verify_findings
-from gpuready.verify.specs import specs as verify_specs
-
-
-class InstallError(RuntimeError):
-    """Bad input that stops an install before anything runs (exit 2)."""
-
-
-@dataclass
-class InstallOptions:
-    python: str | None = None
-    venv: Path | None = None
-    dry_run: bool = False
-    yes: bool = False
-    offline: Path | None = None
-    plan_file: Path | None = None
-    lock: Any = None  # a gpuready.install.lock.LockFile: install exactly its files (install --lock, install -r)
-    project: Any = None  # a gpuready.install.project.ProjectArgs: -r FILE / --project DIR, planned and resolved here
-    machine_file: Path | None = None
-    net: NetOptions = field(default_factory=NetOptions)
-    installer: str = "auto"
-    verify: bool = True
-    keep_on_verify_failure: bool = False
-    cuda_archs: tuple[str, ...] = ()
-    jobs: int | None = None
-    use_cache: bool = True
-    timeout: float = 120.0
-    progress: bool = True
-
-
-@dataclass
-class InstallReport:
-    status: str = "planned"  # dry-run, installed, failed, rolled-back, verify-failed, blocked, interrupted, refused
-    target: str = ""
-    installer: str = ""
-    log: str = ""
-    plan: Plan | None = None
-    packages: list[str] = field(default_factory=list)
-    steps: list[dict] = field(default_factory=list)
-    builds: list[dict] = field(default_factory=list)
-    removals: list[dict] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    changes: list[tuple[str, str, str]] = field(default_factory=list)
-    rollback: dict | None = None
-    verify: list[dict] = field(default_factory=list)
-    causes: list[dict] = field(default_factory=list)
-    hints: list[str] = field(default_factory=list)
-    failed_step: str = ""
-    error: str = ""
-    snapshot: dict = field(default_factory=dict)
-    seconds: float = 0.0
-    recovered: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("installed", "dry-run", "nothing")
-
-    def to_dict(self) -> dict:
-        d = dict(self.__dict__)
-        d["ok"] = self.ok
-        d["plan"] = self.plan.to_dict() if self.plan is not None else {}
-        d["changes"] = [{"name": n, "before": a, "after": b} for n, a, b in self.changes]
-        return d
-
-
-class UI(Protocol):
-    def show_plan(self, report: InstallReport, steps: Sequence[Step], conflicts: Conflicts) -> None: ...
-    def confirm(self, question: str) -> bool: ...
-    def message(self, text: str) -> None: ...
-    def view(self) -> ProgressView: ...
 
 
 class StepFailed(Exception):
@@ -127,140 +63,6 @@ class StepFailed(Exception):
 
 class VerifyFailed(Exception):
     pass
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-
-def load_plan_file(path: Path) -> Plan:
-    import json
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InstallError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise InstallError(f"{path}: not valid JSON ({exc})") from None
-    try:
-        return Plan.from_dict(data, where=str(path))
-    except PlanFormatError as exc:
-        raise InstallError(str(exc)) from None
-
-
-def _torch_mirror_setting() -> str:
-    from gpuready.indexconfig import settings
-
-    return settings.get("torch-mirror")[0]
-
-
-def make_install_plan(machine: Machine, requests: Sequence[str], net: NetOptions) -> Plan:
-    try:
-        # the torch-mirror setting is read by the plan itself (and named as its origin there)
-        mirror = net.mirror if net.mirror and net.mirror != _torch_mirror_setting() else None
-        from gpuready.plan.project import from_arguments, is_plain, marker_environment, plan_project
-
-        inp = from_arguments(requests, marker_environment(machine))
-        if is_plain(inp):
-            plan = make_plan(machine, list(requests), index_url=net.index_url or None, mirror=mirror)
-        else:  # a package gpuready does not plan (numpy, a URL): passed through as written
-            plan = plan_project(machine, inp, index_url=net.index_url or None, mirror=mirror)
-    except ValueError as exc:  # RequestError, ProjectError and friends: bad input
-        raise InstallError(str(exc)) from None
-    return plan
-
-
-def explain_output(text: str, machine: Machine | None, stage: str, package: str | None = None) -> list[dict]:
-    """Causes for a failed step's output, through gpuready explain."""
-    causes = explain_text(text, machine=machine, stage=stage, package=package)
-    return [_cause_dict(c) for c in causes[:3]]
-
-
-def network_trouble(text: str) -> list[str]:
-    """Lines of output that show the index was slow or unreachable (data: install.toml network_signature)."""
-    hits = []
-    for line in text.splitlines():
-        if any(sig.pattern in line for sig in knowledge.network_signatures()):
-            hits.append(line.strip()[:200])
-    return hits[:3]
-
-
-def network_first(causes: list[dict], output: str) -> list[dict]:
-    """When the output shows network trouble, that is the cause to fix first: "no matching distribution"
-    after a timeout only means the index could not be read."""
-    lines = network_trouble(output)
-    net = [c for c in causes if c["label"] == "network"]
-    if not net and not lines:
-        return causes
-    if not net:
-        net = [{"label": "network", "explanation": "the package index could not be reached (timeouts or refused connections)",
-                "evidence": lines, "fix": "check the connection or proxy settings, or use a mirror (see the hint)"}]
-    return net + [c for c in causes if c["label"] != "network"]
-
-
-def mirror_hint(slow: str = "") -> str:
-    why = f"the package index is slow ({slow})" if slow else "the package index is slow or unreachable"
-    return (
-        f"{why}. Use a closer mirror: `--index-url URL` (or PIP_INDEX_URL / `pip config set global.index-url URL`; "
-        "UV_DEFAULT_INDEX for uv) for PyPI, and `--mirror URL` (or once for good: `gpuready config set torch-mirror URL`) "
-        "for the PyTorch wheel index (download.pytorch.org/whl). "
-        "With no network at all: `gpuready download PKG... --machine FILE -d DIR` on a machine that has it, then "
-        "`gpuready install --offline DIR PKG...` here."
-    )
-
-
-@contextlib.contextmanager
-def offline_env(folder: Path | None) -> Iterator[None]:
-    """While building offline: pip and uv inside the build use only the offline folder."""
-    if folder is None:
-        yield
-        return
-    saved = {k: os.environ.get(k) for k in ("PIP_NO_INDEX", "PIP_FIND_LINKS", "UV_OFFLINE", "UV_FIND_LINKS", "UV_NO_INDEX")}
-    os.environ.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(folder), "UV_NO_INDEX": "1", "UV_FIND_LINKS": str(folder)})
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _cause_dict(cause: Cause) -> dict:
-    """An explain Cause as the install report's JSON carries it (three evidence lines at most)."""
-    return {"label": cause.label, "explanation": cause.explanation, "evidence": [e.text for e in cause.evidence][:3],
-            "fix": cause.fix}
-
-
-def verify_names(pkgs: Sequence[PackagePlan]) -> list[str]:
-    """Import names of the planned packages that verify knows (torch, dlib, cv2, face_recognition ...)."""
-    out = []
-    for p in pkgs:
-        mod = module_of(p.dist_name)
-        if mod in verify_specs() and mod not in out:
-            out.append(mod)
-    return out
-
-
-def judge_verify(findings_by_name: dict[str, list[Finding]], gpu_names: set[str]) -> list[str]:
-    """Why verify counts as failed: an error anywhere, or a GPU package that did not work on the GPU."""
-    problems = []
-    for name, findings in findings_by_name.items():
-        for f in findings:
-            status = f.details.get("verify_status", "")
-            if f.severity == "error":
-                problems.append(f"{f.subject}: {f.message}")
-            elif name in gpu_names and f.label == "cpu_only_build":
-                problems.append(f"{f.subject}: installed, but it does not use the GPU ({f.message})")
-            elif name in gpu_names and status not in ("", "works", "unverified") and f.severity != "ok":
-                problems.append(f"{f.subject}: {f.message}")
-    return problems
-
-
-def run_verify(target: str, names: Sequence[str], timeout: float) -> dict[str, list[Finding]]:
-    """Re-probe the environment (the install changed it), then verify each name in its own child."""
-    machine = probe_machine(target, only=tuple(names), timeout=timeout)
-    return {name: list(verify_findings(machine, python=target, timeout=timeout, only=(name,))) for name in names}
 
 
 # --- the install ---------------------------------------------------------------------------------
@@ -333,11 +135,10 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
     # the plan
     locked: Path | None = None
     if opts.project is not None and opts.project.given:  # plan the project for this machine, resolve it once, lock it
-        from gpuready.install.project import ResolveError, plan_and_lock
 
         try:
             pp = plan_and_lock(machine, requests, opts.project, log.path.with_suffix(".lock.txt"), index_url=net.index_url or None,
-                               mirror=net.mirror if net.mirror and net.mirror != _torch_mirror_setting() else None,
+                               mirror=net.mirror if net.mirror and net.mirror != torch_mirror_setting() else None,
                                python=target if not create else base_python)
         except (ValueError, ResolveError) as exc:
             raise InstallError(str(exc)) from None
@@ -359,7 +160,6 @@ def _install(requests: Sequence[str], opts: InstallOptions, ui: UI, log: RunLog,
         opts = dataclasses.replace(opts, lock=pp.lock)
         requests = ()
     if opts.lock is not None:  # the lock says what and which files; this machine must be of its kind
-        from gpuready.install.lock import LockError, check_machine, requirements_for_installer
 
         problems = check_machine(opts.lock.target, machine)
         if problems:
@@ -522,7 +322,6 @@ def _binary_steps(p: PackagePlan, pkgs: Sequence[PackagePlan], locked: Path | No
     (at the first such package), so exactly the locked files are installed."""
     if locked is None:
         return [package_step(p, installer, net)]
-    from gpuready.install.lock import covered_by_lock, lock_command_args
 
     if not covered_by_lock(p):
         return [package_step(p, installer, net)]
@@ -533,7 +332,6 @@ def _binary_steps(p: PackagePlan, pkgs: Sequence[PackagePlan], locked: Path | No
 
 
 def _req_matches(name: str, requests: Sequence[str]) -> bool:
-    from gpuready.install.steps import request_key
 
     return request_key(name) in {request_key(r) for r in requests}
 
@@ -659,7 +457,6 @@ def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[Pack
     if failure is None and not (verify_problems and not opts.keep_on_verify_failure):
         after, ok = _freeze(installer)
         if ok and txn.snapshot is not None:
-            from gpuready.install.snapshot import freeze_diff
 
             rep.changes = freeze_diff(txn.snapshot.freeze, after)
         txn.commit()
@@ -692,7 +489,6 @@ def _apply(txn: Transaction, steps: list[Step], offset: int, pkgs: Sequence[Pack
 
 
 def _freeze(installer: Installer) -> tuple[list[str], bool]:
-    from gpuready.install.snapshot import freeze
 
     return freeze(installer.freeze())
 

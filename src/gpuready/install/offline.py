@@ -20,6 +20,7 @@ out), from the Machine's Python and OS (and, for Linux, its distribution's glibc
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -28,6 +29,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from gpuready import __version__
 from gpuready.install import knowledge
@@ -291,3 +293,21 @@ def sdist_for(folder: Path, data: dict, dist: str, version: str | None) -> Path 
             if version is None or f"{version}." in name or name.endswith(f"-{version}.tar.gz"):
                 return folder / name
     return None
+
+
+@contextlib.contextmanager
+def offline_env(folder: Path | None) -> Iterator[None]:
+    """While building offline: pip and uv inside the build use only the offline folder."""
+    if folder is None:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in ("PIP_NO_INDEX", "PIP_FIND_LINKS", "UV_OFFLINE", "UV_FIND_LINKS", "UV_NO_INDEX")}
+    os.environ.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(folder), "UV_NO_INDEX": "1", "UV_FIND_LINKS": str(folder)})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gpuready.install.conflicts import Conflicts
-from gpuready.install.flow import InstallReport
+from gpuready.install.model import InstallReport
 from gpuready.install.steps import Step
 from gpuready.plan.model import PackagePlan
 

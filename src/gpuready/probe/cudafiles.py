@@ -25,6 +25,8 @@ import os
 import re
 from typing import Callable
 
+from gpuready.elf import read_elf
+
 # Libraries a CUDA build of a native module links (dlib, OpenCV): any of them in DT_NEEDED is proof.
 CUDA_NEEDED = ("libcudart", "libcublas", "libcudnn", "libcurand", "libcusolver", "libcufft", "libnppc")
 CUDA_DLLS = (b"cudart64_", b"cublas64_", b"cudnn64_", b"curand64_", b"cusolver64_")
@@ -33,8 +35,6 @@ Answer = tuple["bool | None", str]
 
 
 def _elf_needed(path: str) -> tuple[str, ...] | None:
-    from gpuready.elf import read_elf  # the one dependency-free ELF reader (mmap: cheap on big files)
-
     info = read_elf(path, scan_markers=False)
     return None if info is None else info.needed
 

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from gpuready.elf import read_elf
 from gpuready.machine import LoadedLibrary
 from gpuready.proc import parse_marked_json, run
 
@@ -103,12 +104,7 @@ class _Elf:
 
     def get(self, path: str):
         if path not in self.cache:
-            try:
-                from gpuready.elf import read_elf  # the dependency-free reader (mmap)
-
-                self.cache[path] = read_elf(path, scan_markers=False)
-            except Exception:
-                self.cache[path] = None
+            self.cache[path] = read_elf(path, scan_markers=False)  # None for anything unreadable; never raises
         return self.cache[path]
 
 
