@@ -5,8 +5,8 @@ froze 30% of them as the TEST split (by a hash of the source URL) before any rul
 them. Rules are written from the train rows only; the test rows are scored as numbers, never read
 one by one. This test prints top-1 accuracy on both splits, with and without the rows' hints
 (stage/os/package, as --stage/--os/--package would give them), false alarms on the harmless rows,
-and per-label test figures; it fails below 90% top-1 on the test split or above 5% false alarms on
-the benign rows of either split.
+and per-label test figures; it fails below the measured floor of the test split (MIN_TEST_TOP1; the
+target is 90%, not reached yet) or above 5% false alarms on the benign rows of either split.
 
 It also checks two things every log must get, whatever reads it:
 - its label comes from the log, not from the OS of the machine running gpuready (the corpus
@@ -31,7 +31,10 @@ from gpuready.machine import Machine
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "tests" / "data" / "corpus"
-MIN_TEST_TOP1 = 0.90
+TARGET_TEST_TOP1 = 0.90  # what issue 9 asks for; not reached yet (docs/explain.md has the figures)
+# The measured floor of the held-out split (2026-12-02: 215/256 = 84.0% with hints, 211/256 = 82.4% without, where
+# 34 of the 256 rows are the collected-2026-12-02 logs): a rule change that loses test rows fails here.
+MIN_TEST_TOP1 = {True: 0.83, False: 0.82}
 MAX_FALSE_ALARMS = 0.05
 
 
@@ -90,7 +93,6 @@ def test_every_row_is_in_the_frozen_split():
     assert not unassigned, f"run tools/corpus_split.py: {unassigned[:10]}"
 
 
-@pytest.mark.xfail(reason="work in progress on branch explain: the test split is at 85.6% top-1 (84.2% without hints), the target is 90%", strict=False)
 def test_heldout_accuracy(scores, capsys):
     with capsys.disabled():
         print()
@@ -103,7 +105,9 @@ def test_heldout_accuracy(scores, capsys):
         assert s["false_alarms"] <= MAX_FALSE_ALARMS * s["benign"], (name, hints, s["false_alarms"])
     for hints in (True, False):
         s = scores[("test", hints)]
-        assert s["top1"] >= MIN_TEST_TOP1, f"test split top-1 {s['top1']:.1%} ({'with' if hints else 'without'} hints)"
+        assert s["top1"] >= MIN_TEST_TOP1[hints], (
+            f"test split top-1 {s['top1']:.1%} ({'with' if hints else 'without'} hints) fell below the measured floor "
+            f"{MIN_TEST_TOP1[hints]:.0%} (target {TARGET_TEST_TOP1:.0%})")
 
 
 # --- the log's facts, not the host's --------------------------------------------------------------
