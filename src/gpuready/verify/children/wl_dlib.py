@@ -12,6 +12,9 @@ from gr_common import error_text, face_image, find_model, iou
 
 MODEL = "mmod_human_face_detector.dat"
 MODEL_BYTES = 729940
+# dlib's compile switches as its module exposes them (the same list as gpuready.bench.baseline.FLAG_NAMES)
+FLAG_NAMES = ("DLIB_USE_CUDA", "DLIB_USE_BLAS", "DLIB_USE_LAPACK", "USE_AVX_INSTRUCTIONS", "USE_SSE4_INSTRUCTIONS",
+              "USE_NEON_INSTRUCTIONS")
 
 
 def cuda_device(ctx, dlib, what="dlib"):
@@ -84,14 +87,16 @@ def baseline_check(ctx, dlib, what="dlib"):
     import os
 
     threads = os.environ.get("OPENBLAS_NUM_THREADS") or str(os.cpu_count() or "?")
+    flags = dict((k, bool(getattr(dlib, k))) for k in FLAG_NAMES if hasattr(dlib, k))
     ctx.out["cpu_build"] = {
-        "blas": bool(getattr(dlib, "DLIB_USE_BLAS", False)),
-        "avx": bool(getattr(dlib, "USE_AVX_INSTRUCTIONS", False)),
+        "blas": flags.get("DLIB_USE_BLAS", False),
+        "avx": flags.get("USE_AVX_INSTRUCTIONS", False),
+        "flags": flags,
         "threads": threads,
         "path": getattr(dlib, "__file__", ""),
     }
-    ctx.note("CPU dlib %s at %s: DLIB_USE_BLAS=%s, USE_AVX_INSTRUCTIONS=%s, %s threads" % (
-        getattr(dlib, "__version__", "?"), getattr(dlib, "__file__", "?"), ctx.out["cpu_build"]["blas"], ctx.out["cpu_build"]["avx"], threads))
+    ctx.note("CPU dlib %s at %s: %s, %s threads" % (
+        getattr(dlib, "__version__", "?"), getattr(dlib, "__file__", "?"), ", ".join("%s=%s" % kv for kv in flags.items()) or "no flags", threads))
 
 
 GPU_NOTE = "CPU time: from the CPU baseline (bench makes one itself; --cpu-python PY names your own CPU-only dlib)"
