@@ -9,9 +9,9 @@
 #   .whl/: gpuready's pure-Python deps the device python lacks (installed into /tmp/site only where needed)
 #
 # Every step runs under `timeout` against one deadline (GR_DEADLINE seconds from the start, default 465), in order
-# of what matters: build (the rest of the run needs it), install, verify (with doctor beside it: neither is a
-# timing), then bench alone on the machine with all the time left, its per-child --timeout set so that bench
-# itself ends (and prints its JSON, with the GPU rows at least) before the deadline. Each result is written into
+# of what matters: build (the rest needs it; GR_RESERVE s are kept for what follows), install, bench alone on the
+# machine (its per-child --timeout set so that bench itself ends, and prints its JSON with the GPU rows at least,
+# GR_VERIFY_RESERVE s before the deadline), then verify and doctor side by side (neither is a timing). Each result is written into
 # $OUT as soon as it exists, so a late failure still returns what came before. Files back (8 at most):
 #   steps.txt  what ran, when, how long, its exit status; the machine; a summary of every result (read this first)
 #   build.json       gpuready build dlib --json                 logs.tar.gz  the build's logs (gpuready's and pip's)
@@ -118,39 +118,28 @@ cp "$CARRY"/dlib_bin-*.whl "$W/off/" 2>/dev/null   # the offline folder: the whe
 cp "$CARRY"/mmod_human_face_detector.dat "$W/models/" 2>/dev/null
 say "carried: sdist=${SDIST:-MISSING}; offline: $(ls "$W/off" | tr '\n' ' '); model: $(ls -l "$W/models" | awk 'NR>1{print $5, $9}')"
 
-# --- 1: build CUDA dlib (leave GR_RESERVE s, default 60, for the rest) ------------------------------------------------
-BUILD_CAP=$(( $(left) - ${GR_RESERVE:-60} ))
-step build "$BUILD_CAP" "$OUT/build.json" gr build dlib --sdist "$SDIST" --no-progress --json
+# --- 1: build CUDA dlib (leave GR_RESERVE s, default 110, for the rest) ------------------------------------------------
+GR_VERIFY_RESERVE=${GR_VERIFY_RESERVE:-25}  # seconds kept for verify + doctor at the end
+BUILD_CAP=$(( $(left) - ${GR_RESERVE:-110} ))
+# --no-verify: `verify dlib` below imports it and runs the detector (the build's own import check costs seconds)
+step build "$BUILD_CAP" "$OUT/build.json" gr build dlib --sdist "$SDIST" --no-progress --no-verify --json
 WHEEL=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1])).get('wheel') or '')" "$OUT/build.json" 2>/dev/null)
 [ -n "$WHEEL" ] && [ -f "$WHEEL" ] || WHEEL=$(ls "$GPUREADY_CACHE_DIR"/dlib-*+cu[0-9]*.whl 2>/dev/null | head -1)
 say "built wheel: ${WHEEL:-NONE}"
 logs
 
-# --- 2: install, verify (doctor beside it) ------------------------------------------------------------------
+# --- 2: install, then bench alone on the machine with the time left ----------------------------------------
 if [ -n "$WHEEL" ]; then
   if [ "${GR_DRY:-0}" = 1 ]; then step install 30 "$W/install.txt" sleep "${GR_DRY_INSTALL:-0}"
   else step install 60 "$W/install.txt" "$PY" -m pip install -q --no-index --no-deps --force-reinstall "$WHEEL"; fi
 fi
-step doctor 50 "$OUT/doctor.json" gr doctor --json --timeout 20 &
-DOCTOR=$!
-step verify 60 "$OUT/verify.json" gr verify dlib --json --timeout 50
-wait $DOCTOR
-"$PY" - "$OUT/verify.json" >> "$STEPS" 2>&1 <<'EOF'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except (OSError, ValueError) as exc:
-    sys.exit("  verify: no JSON (%s)" % exc)
-for r in d.get("results", []):
-    print("  verify:", r.get("subject"), "|", r.get("verdict"), "|", str(r.get("message"))[:300])
-EOF
-
-# --- 3: bench, alone on the machine, with all the time left ------------------------------------------------
-# bench runs the GPU child, then the CPU-baseline child, each under --timeout: PER is set so both fit before the
-# deadline (a CPU child that runs out is stopped by bench itself, which still prints the JSON with the GPU rows).
-PER=$(( $(left) - 45 )); [ "$PER" -gt 400 ] && PER=400; [ "$PER" -lt 20 ] && PER=20
-step bench 600 "$OUT/bench.json" gr bench dlib --json --offline "$W/off" --repeats 5 --warmup 1 --timeout "$PER" \
-  --baseline-timeout 60 --plot "$OUT/bench.png"
+# bench runs the GPU child, then the CPU-baseline child (dlib-bin: one thread; about 100 s on the 2-core dev box),
+# each under --timeout PER, set so both fit before the deadline: a CPU child that runs out is stopped by bench
+# itself, which still prints its JSON with the GPU rows. Bench goes before verify and doctor: it is the result
+# the call is for, and neither of them is a timing, so they can share the machine afterwards.
+PER=$(( $(left) - GR_VERIFY_RESERVE - 40 )); [ "$PER" -gt 400 ] && PER=400; [ "$PER" -lt 20 ] && PER=20
+step bench $(( $(left) - GR_VERIFY_RESERVE )) "$OUT/bench.json" gr bench dlib --json --offline "$W/off" --repeats 5 --warmup 1 \
+  --timeout "$PER" --baseline-timeout 60 --plot "$OUT/bench.png"
 "$PY" - "$OUT/bench.json" >> "$STEPS" 2>&1 <<'EOF'
 import json, sys
 try:
@@ -165,9 +154,29 @@ for r in d.get("rows", []):
     print("  %-22s | %-40s | cpu %-8s (%s runs) | gpu %-8s | %s" % (r.get("framework"), r.get("workload"), r.get("cpu_s") and "%.4g" % r["cpu_s"],
           r.get("cpu_runs"), r.get("gpu_s") and "%.4g" % r["gpu_s"], r.get("speedup") and "%.1fx" % r["speedup"]))
 for r in d.get("results", []):
+    print("  bench:", r.get("subject"), "|", r.get("verdict"), "|", str(r.get("message"))[:200])
     for n in r.get("notes", []):
         if "CPU baseline" in n and ("fail" in n or "could not" in n):
             print("  NOTE:", n[:400])
+EOF
+
+# --- 3: verify and doctor, side by side, in what is left ---------------------------------------------------
+step doctor 60 "$OUT/doctor.json" gr doctor --json --timeout 15 &
+DOCTOR=$!
+step verify 60 "$OUT/verify.json" gr verify dlib --json --timeout 40
+wait $DOCTOR
+"$PY" - "$OUT/verify.json" "$OUT/doctor.json" >> "$STEPS" 2>&1 <<'EOF'
+import json, sys
+for path in sys.argv[1:]:
+    try:
+        d = json.load(open(path))
+    except (OSError, ValueError) as exc:
+        print("  %s: no JSON (%s)" % (path.rsplit("/", 1)[-1], exc))
+        continue
+    for r in d.get("results", []):
+        print("  verify:", r.get("subject"), "|", r.get("verdict"), "|", str(r.get("message"))[:300])
+    for f in d.get("findings", [])[:12]:
+        print("  doctor:", f.get("severity"), "|", f.get("subject"), "|", f.get("label"), "|", str(f.get("message"))[:200])
 EOF
 logs
 say "done: $(ls "$OUT" | tr '\n' ' ')"
