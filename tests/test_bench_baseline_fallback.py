@@ -23,8 +23,8 @@ CC = shutil.which("gcc") or shutil.which("cc")
 
 
 def _wheel_base(**kw) -> bl.CpuBaseline:
-    fields = dict(python=sys.executable, kind="wheel", description="dlib-bin wheel: dlib 20.0.1 from PyPI's dlib-bin (no BLAS)",
-                  threads=1, cores=16, flags={"DLIB_USE_CUDA": False, "DLIB_USE_BLAS": False, "USE_AVX_INSTRUCTIONS": True})
+    fields = {"python": sys.executable, "kind": "wheel", "description": "dlib-bin wheel: dlib 20.0.1 from PyPI's dlib-bin (no BLAS)",
+              "threads": 1, "cores": 16, "flags": {"DLIB_USE_CUDA": False, "DLIB_USE_BLAS": False, "USE_AVX_INSTRUCTIONS": True}}
     return bl.CpuBaseline(**{**fields, **kw})
 
 
@@ -166,7 +166,8 @@ def test_real_dlib_bin_wheel_as_the_fallback(tmp_path, monkeypatch):
     assert base.kind == "wheel" and base.build == "dlib-bin wheel" and base.flags.get("DLIB_USE_CUDA") is False
     assert "DLIB_USE_BLAS" in base.flags and base.threads == (base.cores if base.flags["DLIB_USE_BLAS"] else 1)
     assert any("lacks dlib-" in n for n in base.notes) and base.description.startswith("dlib-bin wheel: dlib 20.")
-    out = subprocess.run([base.python, "-c", "import dlib; print(dlib.__file__)"], capture_output=True, text=True, env={**os.environ, **base.env})
+    out = subprocess.run([base.python, "-c", "import dlib; print(dlib.__file__)"], capture_output=True, text=True,
+                         env={**os.environ, **base.env}, check=False)
     assert out.returncode == 0 and out.stdout.strip().startswith(str(tmp_path / "home")), out.stderr
     again = bl.make_baseline(local_machine(None), offline=off)
     assert again.cached and again.python == base.python
@@ -179,7 +180,7 @@ def test_bench_dlib_on_the_gpu_names_its_cpu_build():
     from gpuready.verify.local import local_machine
 
     machine = local_machine(None)
-    probe = subprocess.run([machine.python.executable, "-c", "import dlib; print(dlib.DLIB_USE_CUDA)"], capture_output=True, text=True)
+    probe = subprocess.run([machine.python.executable, "-c", "import dlib; print(dlib.DLIB_USE_CUDA)"], capture_output=True, text=True, check=False)
     if probe.stdout.strip() != "True":
         pytest.skip("no CUDA dlib in this interpreter")
     res = CliRunner().invoke(main, ["bench", "dlib", "--json", "--quick", "--repeats", "2"], catch_exceptions=False)

@@ -28,12 +28,12 @@ def _run(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess, float
     full = {**os.environ, "GR_DRY": "1", "GR_PYTHON": sys.executable, "GR_WORK": str(tmp_path / "w"), "OUT": str(out),
             "GR_CARRY": str(carry), **env}
     start = time.monotonic()
-    res = subprocess.run(["bash", str(SCRIPT)], cwd=SCRIPT.parents[1], env=full, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(["bash", str(SCRIPT)], cwd=SCRIPT.parents[1], env=full, capture_output=True, text=True, timeout=120, check=False)
     return res, time.monotonic() - start, (out / "steps.txt").read_text(), out
 
 
 def test_all_steps_run_in_order_and_eight_files_come_back(tmp_path):
-    res, took, steps, out = _run(tmp_path, GR_DEADLINE="40", GR_RESERVE="15", GR_VERIFY_RESERVE="8", GR_DRY_BUILD="1", GR_DRY_VERIFY="1",
+    res, _took, steps, out = _run(tmp_path, GR_DEADLINE="40", GR_RESERVE="15", GR_VERIFY_RESERVE="8", GR_DRY_BUILD="1", GR_DRY_VERIFY="1",
                                  GR_DRY_DOCTOR="1", GR_DRY_BENCH="1")
     assert res.returncode == 0, res.stderr
     for name in ("build", "install", "verify", "doctor", "bench"):
@@ -48,7 +48,7 @@ def test_all_steps_run_in_order_and_eight_files_come_back(tmp_path):
 
 @pytest.mark.slow
 def test_an_overrunning_build_and_bench_are_stopped_before_the_deadline(tmp_path):
-    res, took, steps, out = _run(tmp_path, GR_DEADLINE="30", GR_RESERVE="16", GR_VERIFY_RESERVE="8", GR_DRY_BUILD="100",
+    _res, took, steps, out = _run(tmp_path, GR_DEADLINE="30", GR_RESERVE="16", GR_VERIFY_RESERVE="8", GR_DRY_BUILD="100",
                                  GR_DRY_VERIFY="1", GR_DRY_DOCTOR="1", GR_DRY_BENCH="100")
     assert took < 30 + 6, steps  # the deadline holds (timeout -k 5 at most past it)
     assert "build: rc=124" in steps and "TIMED OUT" in steps and "built wheel: NONE" in steps

@@ -55,7 +55,12 @@ def bench(
     "none" = no CPU time), made at most once per call and within `baseline_timeout` seconds. `baseline_info`,
     when given, receives the CpuBaseline used (or the BaselineError's text).
     """
-    from gpuready.bench.baseline import DEFAULT_TIMEOUT, BaselineError, given, make_baseline
+    from gpuready.bench.baseline import (
+        DEFAULT_TIMEOUT,
+        BaselineError,
+        given,
+        make_baseline,
+    )
 
     names = list(only) or default_frameworks(machine)
     timing = {"warmup": warmup, "repeats": repeats, "budget_s": budget_s}

@@ -87,7 +87,7 @@ def baseline_check(ctx, dlib, what="dlib"):
     import os
 
     threads = os.environ.get("OPENBLAS_NUM_THREADS") or str(os.cpu_count() or "?")
-    flags = dict((k, bool(getattr(dlib, k))) for k in FLAG_NAMES if hasattr(dlib, k))
+    flags = {k: bool(getattr(dlib, k)) for k in FLAG_NAMES if hasattr(dlib, k)}
     ctx.out["cpu_build"] = {
         "blas": flags.get("DLIB_USE_BLAS", False),
         "avx": flags.get("USE_AVX_INSTRUCTIONS", False),
@@ -170,7 +170,10 @@ def bench(ctx, dlib):
             t0 = time.perf_counter()
             found = len(cnn(frame, ups))
             took = time.perf_counter() - t0
-            times = cpu_timed(ctx, lambda: cnn(frame, ups), took) if baseline else ctx.timed(lambda: cnn(frame, ups))
+            def call(frame=frame):
+                return cnn(frame, ups)
+
+            times = cpu_timed(ctx, call, took) if baseline else ctx.timed(call)
         put("CNN faces per frame: %d (%dx%d)" % (faces, frame.shape[1], frame.shape[0]), "frames/s", 1, times,
             (note + "; " if note else "") + "%d of %d faces found" % (found, faces),
             group="scaling", series="dlib CNN face detection", x=faces)
