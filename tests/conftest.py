@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,12 @@ from gpuready.machine import Machine
 ROOT = Path(__file__).resolve().parents[1]
 MACHINES = ROOT / "tests" / "machines"
 SHARED = ROOT.parent / "shared"  # the developers' shared material, when this checkout has it beside it
+
+# A test run started in the background by a non-interactive shell (`pytest &`) inherits SIGINT as
+# ignored, and so would every gpuready it starts: the Ctrl-C tests would then test nothing but that.
+# Give the run (and, through exec, its children) the interactive default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @functools.lru_cache(maxsize=None)

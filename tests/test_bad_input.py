@@ -686,9 +686,14 @@ def test_ctrl_c_while_the_venv_is_made_leaves_nothing(tmp_path):
     if proc.poll() is not None:
         pytest.skip("the venv step finished before it could be interrupted")
     proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()[-1500:]
+    out, err = proc.communicate(timeout=60)
+    text = (out + err).decode(errors="replace")
     assert not target.exists(), "a half-made venv was left behind"
+    if proc.returncode == 1 and "pkgb" in text:
+        # On a loaded box the whole install (venv, pkga, failing pkgb, rollback) can finish before the
+        # signal lands: the rollback then completes and reports the failure, which is also a promise kept.
+        pytest.skip("the interrupt arrived after the install had failed and was being rolled back")
+    assert proc.returncode == 130, text[-1500:]
 
 
 @pytest.mark.skipif(not POSIX or subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True).returncode != 0,

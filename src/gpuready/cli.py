@@ -5,7 +5,7 @@ when it is run, so `gpuready probe` does not pay for the plan or build code. The
 the commands share (--machine, --python) are in gpuready.options.
 
 Exit codes everywhere: 0 nothing wrong, 1 a problem was found (doctor, verify) or the
-work failed (install, build), 2 bad usage or unreadable input, 130 interrupted.
+work failed (install, build), 2 bad usage or unreadable input, 130 interrupted (143 on SIGTERM).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def run() -> None:
     """Console-script entry: turn every failure into a message and an exit code, never a traceback.
 
     SIGTERM and SIGHUP unwind like Ctrl-C (gpuready.proc.Terminated is a KeyboardInterrupt): every
-    child is stopped, an install rolls back, and the exit status is 130 for all three."""
+    child is stopped, an install rolls back; the exit status is 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
     from gpuready.proc import terminate_on_signals
     from gpuready.textsafe import setup_streams
 
@@ -101,17 +101,21 @@ def _run_main() -> int:
         main.main(standalone_mode=False)
     except SystemExit as exc:
         return _exit_code(exc.code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt (and Terminated) into Abort
+        from gpuready.proc import interrupt_exit_code
+
         click.echo("gpuready: interrupted", err=True)
-        return 130
+        return interrupt_exit_code(exc.__cause__) if exc.__cause__ is not None else 130
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from gpuready.proc import interrupt_exit_code
+
         click.echo("gpuready: interrupted", err=True)
-        return 130
+        return interrupt_exit_code(exc)
     except BrokenPipeError:
         _silence_stdout()
         return 0

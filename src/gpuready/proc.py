@@ -51,7 +51,17 @@ KEEP_LINES = 4000  # lines of a streamed run kept in Result.stdout (a log, when 
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP: unwinds like Ctrl-C (children are stopped, transactions roll back), exit 143."""
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C (children are stopped, transactions roll back), then exits
+    128 + the signal's number (143 for SIGTERM, 129 for SIGHUP), as a shell reports a process it killed."""
+
+    def __init__(self, message: str = "", signum: int = 15) -> None:
+        super().__init__(message)
+        self.signum = signum
+
+
+def interrupt_exit_code(exc: BaseException) -> int:
+    """The exit status for an interrupt: 130 for Ctrl-C, 128 + N for a Terminated by signal N."""
+    return 128 + exc.signum if isinstance(exc, Terminated) else 130
 
 
 @dataclass(frozen=True)
@@ -559,7 +569,7 @@ def terminate_on_signals() -> None:
         return
 
     def raise_term(signum, frame):  # noqa: ARG001
-        raise Terminated(f"received {signal.Signals(signum).name}")
+        raise Terminated(f"received {signal.Signals(signum).name}", signum)
 
     for name in ("SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)

@@ -14,6 +14,7 @@ from typing import Sequence
 import click
 
 from gpuready.options import SECONDS, machine_option, project_options
+from gpuready.proc import interrupt_exit_code
 from gpuready.report.jsonout import dumps
 
 
@@ -169,11 +170,11 @@ def install(packages: tuple[str, ...], venv: Path | None, python: str | None, dr
     except (InstallError, OfflineError) as exc:
         log.close()
         raise BadInput(str(exc)) from None
-    except KeyboardInterrupt:
-        # run_install rolled back before re-raising; say so, then exit 130
+    except KeyboardInterrupt as exc:
+        # run_install rolled back before re-raising; say so, then exit 130 (143 on SIGTERM)
         ui.err.print("gpuready: interrupted; the environment was rolled back (see the log for details)", markup=False)
         ui.err.print(f"log: {log.path}", markup=False)
-        sys.exit(130)
+        sys.exit(interrupt_exit_code(exc))
     if as_json:
         click.echo(dumps("install", report.to_dict(), default=str))
     else:
@@ -308,10 +309,10 @@ def download(packages: tuple[str, ...], dest: Path, machine_file: Path | None, p
     except OfflineError as exc:
         log.close()
         raise BadInput(str(exc)) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         log.close()
         err.print("gpuready: interrupted; the folder may be incomplete (run the same command again to finish it)", markup=False)
-        sys.exit(130)
+        sys.exit(interrupt_exit_code(exc))
     if locked is not None and lock_file is not None and locked.resolve() != lock_file.resolve():
         locked.unlink(missing_ok=True)  # the one written for a pylock (a hashed requirements lock is used as it is)
     causes: list[dict] = []

@@ -134,7 +134,7 @@ def interrupts_raise() -> Iterator[None]:
         raise KeyboardInterrupt
 
     def raise_term(signum, frame):  # noqa: ARG001
-        raise Terminated(f"received {signal.Signals(signum).name}")
+        raise Terminated(f"received {signal.Signals(signum).name}", signum)
 
     for name in _CATCH:
         sig = getattr(signal, name, None)
