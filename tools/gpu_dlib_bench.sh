@@ -119,7 +119,7 @@ cp "$CARRY"/mmod_human_face_detector.dat "$W/models/" 2>/dev/null
 say "carried: sdist=${SDIST:-MISSING}; offline: $(ls "$W/off" | tr '\n' ' '); model: $(ls -l "$W/models" | awk 'NR>1{print $5, $9}')"
 
 # --- 1: build CUDA dlib (leave GR_RESERVE s, default 110, for the rest) ------------------------------------------------
-GR_VERIFY_RESERVE=${GR_VERIFY_RESERVE:-25}  # seconds kept for verify + doctor at the end
+GR_VERIFY_RESERVE=${GR_VERIFY_RESERVE:-20}  # seconds kept for verify + doctor at the end
 BUILD_CAP=$(( $(left) - ${GR_RESERVE:-110} ))
 # --no-verify: `verify dlib` below imports it and runs the detector (the build's own import check costs seconds)
 step build "$BUILD_CAP" "$OUT/build.json" gr build dlib --sdist "$SDIST" --no-progress --no-verify --json
@@ -133,11 +133,12 @@ if [ -n "$WHEEL" ]; then
   if [ "${GR_DRY:-0}" = 1 ]; then step install 30 "$W/install.txt" sleep "${GR_DRY_INSTALL:-0}"
   else step install 60 "$W/install.txt" "$PY" -m pip install -q --no-index --no-deps --force-reinstall "$WHEEL"; fi
 fi
-# bench runs the GPU child, then the CPU-baseline child (dlib-bin: one thread; about 100 s on the 2-core dev box),
-# each under --timeout PER, set so both fit before the deadline: a CPU child that runs out is stopped by bench
+# bench runs the GPU child (seconds: ms per call), then the CPU-baseline child (dlib-bin: one thread; 80-100 s on the
+# 2-core dev box), each under --timeout PER = what is left - the verify reserve - 25 s for the GPU child and bench's own
+# start and end, so both fit before the deadline: a CPU child that runs out is stopped by bench
 # itself, which still prints its JSON with the GPU rows. Bench goes before verify and doctor: it is the result
 # the call is for, and neither of them is a timing, so they can share the machine afterwards.
-PER=$(( $(left) - GR_VERIFY_RESERVE - 40 )); [ "$PER" -gt 400 ] && PER=400; [ "$PER" -lt 20 ] && PER=20
+PER=$(( $(left) - GR_VERIFY_RESERVE - 25 )); [ "$PER" -gt 400 ] && PER=400; [ "$PER" -lt 20 ] && PER=20
 step bench $(( $(left) - GR_VERIFY_RESERVE )) "$OUT/bench.json" gr bench dlib --json --offline "$W/off" --repeats 5 --warmup 1 \
   --timeout "$PER" --baseline-timeout 60 --plot "$OUT/bench.png"
 "$PY" - "$OUT/bench.json" >> "$STEPS" 2>&1 <<'EOF'

@@ -122,7 +122,8 @@ def cpu_timed(ctx, fn, first=None):
     """CPU-baseline timings of a call that may take many seconds (a 16-face 2048x2048 frame: about 37 s on one
     core of the 2-core dev box with dlib-bin, 2026-12-02). A call longer than a quarter of the budget is its own
     warm-up -- dlib's CPU path has nothing to amortise (no JIT, no autotuning; the GPU side keeps its warm-up) --
-    and another call is made only while it fits in the budget; short calls get the usual warm-up and repeats.
+    and another call is made only while it fits in the budget; shorter calls get the usual warm-up and repeats
+    (at most 3 for a call over a second).
     `first`: the seconds of a call already made (the faces-found call), which is not thrown away."""
     budget = float(ctx.params.get("budget_s", 20.0))
     repeats = max(int(ctx.params.get("repeats", 10)), 1)
@@ -130,8 +131,8 @@ def cpu_timed(ctx, fn, first=None):
         t0 = time.perf_counter()
         fn()
         first = time.perf_counter() - t0
-    if first <= budget / 4:
-        return ctx.timed(fn, warmup=max(int(ctx.params.get("warmup", 2)) - 1, 0))
+    if first <= budget / 4:  # a call of seconds: 3 runs are enough for a median that moves less than the noise
+        return ctx.timed(fn, warmup=max(int(ctx.params.get("warmup", 2)) - 1, 0), repeats=min(repeats, 3) if first > 1.0 else repeats)
     times = [first]
     while len(times) < repeats and sum(times) + times[-1] <= budget:
         t0 = time.perf_counter()
