@@ -60,7 +60,7 @@ def test_cblas_macros_map_dlib_calls_onto_the_scipy_prefix(tmp_path):
         "dlib/matrix/matrix_trsm.h": "void cblas_strsm(int);",
         "dlib/external/cblas/cblas_zzz.c": "void cblas_zzz(int);",  # not built: not mapped
     })
-    assert bl.cblas_macros(sdist) == ["-Dcblas_sdot=scipy_cblas_sdot", "-Dcblas_sgemm=scipy_cblas_sgemm", "-Dcblas_strsm=scipy_cblas_strsm"]
+    assert bl.cblas_macros(sdist) == ["-Dcblas_ddot=scipy_cblas_ddot", "-Dcblas_sdot=scipy_cblas_sdot", "-Dcblas_sgemm=scipy_cblas_sgemm", "-Dcblas_strsm=scipy_cblas_strsm"]
     with pytest.raises(bl.BaselineError, match="no cblas calls"):
         bl.cblas_macros(_sdist(tmp_path / "other-1.0.tar.gz", {"README": "x"}))
     with pytest.raises(bl.BaselineError, match="not a readable sdist"):
@@ -181,6 +181,7 @@ def test_source_route_end_to_end_with_a_stub_sdist(tmp_path, monkeypatch):
     )
     _sdist(off / "dlib-0.0.1.tar.gz", {"dlib/matrix/matrix_blas_bindings.h": "void cblas_sgemm(int);"}, setup)
     monkeypatch.setattr(bl, "_build_tools", lambda ctx, env: True)
+    monkeypatch.setattr(bl, "blas_probe", lambda env, root, lib: "")  # the stub .so is empty: the real probe is tested apart
     machine = local_machine(None)
     messages: list[str] = []
     base = bl.make_baseline(machine, offline=off, prefer="source", progress=messages.append, version="0.0.1")

@@ -44,16 +44,23 @@ def bench(
     offline: str | None = None,
     extra: Mapping[str, object] | None = None,
     baseline_info: list[CpuBaseline | str] | None = None,
+    baseline_timeout: float | None = None,
 ) -> list[VerifyResult]:
     """Time each framework's workloads (sequentially); the rows are in each result's `rows`.
 
     dlib and face_recognition: a CUDA dlib cannot run on the CPU, so their CPU times come from the
     same workloads run in a CPU baseline: `cpu_python` (an interpreter with a CPU-only dlib), else
     the one bench makes itself (`cpu_baseline`: "auto" = built from source for this CPU, falling
-    back to the dlib-bin wheel; "source", "wheel"; "none" = no CPU time). `baseline_info`, when given,
-    receives the CpuBaseline used (or the BaselineError's text).
+    back to the dlib-bin wheel at once when the build cannot be made; "source", "source-noblas", "wheel";
+    "none" = no CPU time), made at most once per call and within `baseline_timeout` seconds. `baseline_info`,
+    when given, receives the CpuBaseline used (or the BaselineError's text).
     """
-    from gpuready.bench.baseline import BaselineError, given, make_baseline
+    from gpuready.bench.baseline import (
+        DEFAULT_TIMEOUT,
+        BaselineError,
+        given,
+        make_baseline,
+    )
 
     names = list(only) or default_frameworks(machine)
     timing = {"warmup": warmup, "repeats": repeats, "budget_s": budget_s}
@@ -71,7 +78,8 @@ def bench(
         if wants_cpu and base is None and not base_error and (cpu_python or cpu_baseline != "none"):
             try:
                 base = given(cpu_python) if cpu_python else make_baseline(
-                    machine, python=python, offline=Path(offline) if offline else None, prefer=cpu_baseline, progress=progress)
+                    machine, python=python, offline=Path(offline) if offline else None, prefer=cpu_baseline, progress=progress,
+                    timeout=baseline_timeout or DEFAULT_TIMEOUT)
             except BaselineError as exc:
                 base_error = str(exc)
             if baseline_info is not None:

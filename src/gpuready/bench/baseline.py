@@ -17,9 +17,42 @@ Where it lives: a throwaway venv under <gpuready home>/baselines/ that holds onl
 OpenBLAS; the checked environment's site-packages follow it on sys.path (a .pth file), so numpy,
 face_recognition, the models and the test photo are the very ones the GPU run used. The built
 wheel goes into the wheel cache under a CPU label (`dlib-20.0.1+cpu.avx512.openblas.r1`), so the
-next venv takes seconds. When the source build cannot be made (no compiler, no network and no
---offline folder with the sdist and the BLAS wheel), the `dlib-bin` wheel is used instead, named
-as such ("no BLAS: one thread"), never silently.
+next venv takes seconds.
+
+When the source build cannot be made, the `dlib-bin` wheel is used at once, named as such, never
+silently. "Cannot be made" is found out early and cheaply wherever possible: no C compiler or cmake,
+no sdist/BLAS wheel (offline folder or network), or a BLAS that does not link -- a ten-line C
+program calling cblas_ddot through the same -D macros is compiled, linked against the OpenBLAS and
+run *before* the build, because the one way this failed on the H200 (dlib's CMake printed
+"Looking for cblas_ddot - not found", 2026-12) was found only after minutes of compiling, and then
+bench ran the same build again and timed out. So a failed source build is recorded (FAILED, beside
+the venv: why, when) and skipped by later runs until that folder is removed; within one bench run
+the baseline is made once. Every build is capped (`timeout`, DEFAULT_TIMEOUT seconds).
+
+Which build is named in every figure (`build`, one of BUILDS): source-with-BLAS, source-without-BLAS,
+the dlib-bin wheel, or an interpreter the user gave; with dlib's own compile flags as a child reads
+them (DLIB_USE_CUDA, DLIB_USE_BLAS, DLIB_USE_LAPACK, USE_AVX_INSTRUCTIONS, USE_SSE4_INSTRUCTIONS,
+where the module has them) and the threads its CNN can use.
+
+Why source-without-BLAS is not the automatic fallback: dlib-bin 20.0.1.post1 is itself a no-BLAS
+build with USE_AVX_INSTRUCTIONS on (read from the wheel, 2026-12-02). Without BLAS dlib's CPU
+convolution is its own single-threaded matrix multiply either way, so a no-BLAS source build gains
+only the compiler's AVX2/AVX-512 auto-vectorisation over AVX -- a small change to a one-thread
+figure -- for minutes of compiling. It is there on request (prefer "source-noblas"), and as the
+last resort of "auto" when no wheel can be had but a compiler and the sdist can.
+
+Why the -D macros and not an unprefixed OpenBLAS: scipy-openblas32 exports only `scipy_cblas_*`
+(checked with nm, 0.3.34.481.3), and dlib's find_blas.cmake looks only for the plain names. The
+macros reach CMake's check through CFLAGS (CMAKE_C_FLAGS; seen working with CMake 3.25 and 4.4 on
+a stand-alone copy of dlib's check, 2026-12-02). The H200 failure is not explained by a log (none
+came back); two things in find_blas.cmake fit it and are handled: (1) its first cblas_ddot check
+(for a pkg-config cblas) always prints "not found" when there is none, so that line is no proof
+-- the build is stopped only on "BLAS library does not have cblas symbols" or "No BLAS library
+found" (NO_BLAS_LINES); (2) its find_library(openblasp openblas PATHS $OPENBLAS_HOME/lib) searches
+the system's folders before PATHS, so a system libopenblas (no scipy_ symbols) would win and fail
+the check: CMAKE_LIBRARY_PATH now puts our folder first, with an openblasp link too. A trampoline
+library (`cblas_x: jmp scipy_cblas_x`, assembled per symbol) would remove the macros altogether;
+not done: the probe and the early stop are the cheaper guards.
 """
 
 from __future__ import annotations
@@ -46,6 +79,19 @@ RECIPE_VERSION = 1  # of the CPU build below: bump when its flags change (it is 
 BLAS_DIST = "scipy-openblas32"
 WHEEL_DIST = "dlib-bin"
 MARKER = "gpuready-baseline.json"
+FAILED = "gpuready-baseline-failed.json"  # a source build that failed: later runs skip it until the folder is removed
+DEFAULT_TIMEOUT = 900.0  # seconds a baseline (build included) may take; bench --baseline-timeout changes it
+
+# kind -> the name bench prints and writes next to every figure from it
+BUILDS = {
+    "source": "source-with-BLAS",
+    "source-noblas": "source-without-BLAS",
+    "wheel": "dlib-bin wheel",
+    "given": "given (--cpu-python)",
+}
+# dlib's compile-time switches, as its Python module exposes them (each only where that build has it)
+FLAG_NAMES = ("DLIB_USE_CUDA", "DLIB_USE_BLAS", "DLIB_USE_LAPACK", "USE_AVX_INSTRUCTIONS", "USE_SSE4_INSTRUCTIONS",
+              "USE_NEON_INSTRUCTIONS")
 
 # (label, what to call it, /proc/cpuinfo flags it needs (cumulative), compiler flags): x86-64 levels v4, v3, v2.
 SIMD_LEVELS: tuple[tuple[str, str, frozenset[str], str], ...] = (
@@ -63,6 +109,10 @@ class BaselineError(RuntimeError):
     """No CPU baseline could be made; the message says why and what would fix it."""
 
 
+class BuildFailed(BaselineError):
+    """The source build was tried and failed (no usable BLAS, the compiler, a timeout): recorded, not retried."""
+
+
 @dataclass(frozen=True)
 class Simd:
     label: str  # "avx512", "avx2", "sse4", "generic"
@@ -73,8 +123,11 @@ class Simd:
 @dataclass(frozen=True)
 class CpuBaseline:
     python: str  # the interpreter the CPU-baseline children run in
-    kind: str  # "source" (built by gpuready), "wheel" (dlib-bin), "given" (--cpu-python)
+    kind: str  # "source", "source-noblas" (built by gpuready), "wheel" (dlib-bin), "given" (--cpu-python)
     description: str  # one line: which build, which SIMD, which BLAS, how many threads
+    build: str = ""  # BUILDS[kind]: what bench prints as the CPU build's name
+    flags: dict[str, bool] = field(default_factory=dict)  # dlib's compile switches, read in a child
+    cores: int = 0  # the cores this process may use (threads is what the CNN can use of them)
     simd: str = ""
     blas: str = ""
     threads: int = 0
@@ -84,8 +137,16 @@ class CpuBaseline:
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if not self.build:
+            object.__setattr__(self, "build", BUILDS.get(self.kind, self.kind))
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self) | {"notes": list(self.notes)}
+
+    def flags_text(self) -> str:
+        """"DLIB_USE_BLAS=0 USE_AVX_INSTRUCTIONS=1 ..." (what the child read; empty where nothing was)."""
+        return " ".join(f"{k}={int(bool(v))}" for k, v in self.flags.items())
 
 
 @dataclass(frozen=True)
@@ -149,6 +210,7 @@ def cblas_macros(sdist: Path) -> list[str]:
         raise BaselineError(f"{sdist}: not a readable sdist ({exc})") from None
     if not names:
         raise BaselineError(f"{sdist}: no cblas calls found in {', '.join(CBLAS_HEADERS)} (not a dlib sdist?)")
+    names.add("cblas_ddot")  # what dlib's CMake checks for, whether or not the headers call it
     return [f"-D{n}=scipy_{n}" for n in sorted(names)]
 
 
@@ -218,9 +280,10 @@ def _pip_install(python: str, target: Path, args: list[str], offline: Path | Non
 def _import_facts(vpy: Path, env: dict[str, str]) -> dict:
     code = (
         "import json, numpy, dlib\n"
-        "print(%r + json.dumps({'version': getattr(dlib, '__version__', ''), 'file': dlib.__file__,"
-        " 'cuda': bool(getattr(dlib, 'DLIB_USE_CUDA', False)), 'blas': bool(getattr(dlib, 'DLIB_USE_BLAS', False)),"
-        " 'avx': bool(getattr(dlib, 'USE_AVX_INSTRUCTIONS', False))}))\n" % MARK
+        "flags = {k: bool(getattr(dlib, k)) for k in %r if hasattr(dlib, k)}\n"
+        "print(%r + json.dumps({'version': getattr(dlib, '__version__', ''), 'file': dlib.__file__, 'flags': flags,"
+        " 'cuda': flags.get('DLIB_USE_CUDA', False), 'blas': flags.get('DLIB_USE_BLAS', False),"
+        " 'avx': flags.get('USE_AVX_INSTRUCTIONS', False)}))\n" % (FLAG_NAMES, MARK)
     )
     res = run_python(code, python=str(vpy), timeout=120, env={**os.environ, **env})
     data = parse_marked_json(res.stdout)
@@ -345,8 +408,8 @@ def _build_tools(ctx: _Ctx, env: dict[str, str]) -> bool:
     return build_modules_ok(ctx.python) and bool(shutil.which("cmake", path=env.get("PATH")))
 
 
-def build_env(ctx: _Ctx, root: Path, macros: list[str]) -> dict[str, str]:
-    """The environment of the CPU build: CUDA off, BLAS from OPENBLAS_HOME only, the SIMD flags, all cores."""
+def build_env(ctx: _Ctx, root: Path, macros: list[str], *, blas: bool = True) -> dict[str, str]:
+    """The environment of the CPU build: CUDA off, BLAS from OPENBLAS_HOME only (or none), the SIMD flags, all cores."""
     from gpuready.build.settings import choose_compiler
 
     env = dict(os.environ)
@@ -357,54 +420,147 @@ def build_env(ctx: _Ctx, root: Path, macros: list[str]) -> dict[str, str]:
     bindir = os.path.dirname(ctx.python)
     env.update({
         "DLIB_USE_CUDA": "0",
-        "DLIB_USE_BLAS": "ON",
+        "DLIB_USE_BLAS": "ON" if blas else "OFF",
         "DLIB_USE_LAPACK": "OFF",  # the CNN needs none; the wheel's LAPACK symbols are prefixed too
-        "OPENBLAS_HOME": str(root / "blas"),  # dlib's find_blas.cmake looks in $OPENBLAS_HOME/lib
         "PKG_CONFIG_LIBDIR": str(empty),  # no system cblas.pc: the macros assume our OpenBLAS
-        "CFLAGS": " ".join(macros),  # CMake's check_function_exists(cblas_ddot) is C
         "CXXFLAGS": " ".join([*ctx.simd.flags.split(), *macros]),
         "CMAKE_BUILD_PARALLEL_LEVEL": str(ctx.threads),
         "PATH": bindir + os.pathsep + env.get("PATH", ""),
     })
+    env.pop("PKG_CONFIG_PATH", None)  # searched before PKG_CONFIG_LIBDIR: a cblas.pc there would be used
+    if blas:
+        env["OPENBLAS_HOME"] = str(root / "blas")  # dlib's find_blas.cmake looks in $OPENBLAS_HOME/lib ...
+        # ... but only after the system's folders (find_library's PATHS come last): a system libopenblas(p).so,
+        # which has no scipy_ symbols, would be taken and fail the cblas_ddot check. CMAKE_LIBRARY_PATH is searched first.
+        old = env.get("CMAKE_LIBRARY_PATH", "")
+        env["CMAKE_LIBRARY_PATH"] = str(root / "blas" / "lib") + (os.pathsep + old if old else "")
+        env["CFLAGS"] = " ".join(macros)  # CMake's check_function_exists(cblas_ddot) is C
     compiler = choose_compiler(ctx.machine, "")
     if compiler.ok and compiler.cxx and os.name != "nt":
         env["CC"], env["CXX"] = compiler.cc, compiler.cxx  # the distribution's own, not a second toolchain
     return env
 
 
-def from_source(ctx: _Ctx, version: str) -> CpuBaseline:
-    """dlib built here for this CPU (or its cached wheel), with OpenBLAS, in a fresh venv."""
+PROBE_C = """\
+#include <stdio.h>
+double cblas_ddot(const int n, const double *x, const int incx, const double *y, const int incy);
+int main(void) {
+    double x[3] = {1.0, 2.0, 3.0}, y[3] = {4.0, 5.0, 6.0};
+    double d = cblas_ddot(3, x, 1, y, 1);
+    printf("%s %g\\n", d == 32.0 ? "ok" : "wrong", d);
+    return d == 32.0 ? 0 : 1;
+}
+"""
+
+
+def blas_probe(env: dict[str, str], root: Path, lib_dir: Path) -> str:
+    """Compile, link and run cblas_ddot through the build's own CC, CFLAGS (the macros) and OpenBLAS: the
+    question dlib's CMake asks, answered in a second instead of after the build. "" when it works, else why."""
+    cc = env.get("CC") or shutil.which("cc", path=env.get("PATH")) or shutil.which("gcc", path=env.get("PATH"))
+    if not cc:
+        return "no C compiler (cc/gcc) to build with"
+    work = root / "probe"
+    work.mkdir(parents=True, exist_ok=True)
+    src, exe = work / "probe.c", work / "probe"
+    src.write_text(PROBE_C, encoding="utf-8")
+    argv = [cc, *env.get("CFLAGS", "").split(), str(src), "-o", str(exe), f"-L{lib_dir}", "-lopenblas", f"-Wl,-rpath,{lib_dir}"]
+    res = run(argv, timeout=60, env=env)
+    if not res.ok:
+        return f"cblas_ddot does not link against {lib_dir}/libopenblas.so: {res.start_error or res.tail(3)}"
+    res = run([str(exe)], timeout=60, env={**env, "OPENBLAS_NUM_THREADS": "1"})
+    if not res.ok or not res.stdout.startswith("ok"):
+        return f"cblas_ddot links but does not run right: {res.signal or res.tail(2)}"
+    return ""
+
+
+# Lines of dlib's CMake (dlib/cmake_utils/find_blas.cmake, dlib/CMakeLists.txt, 20.0.1) that mean "no BLAS after all":
+# the build is stopped when one appears, seconds in, not after minutes. ("Looking for cblas_ddot - not found" alone
+# is no such line: the first check, for a pkg-config cblas, always prints it when there is none.)
+NO_BLAS_LINES = ("BLAS library does not have cblas symbols", "No BLAS library found so using dlib's built in BLAS")
+BLAS_FOUND_LINE = "Looking for cblas_ddot - found"
+
+
+class _NoBlas(Exception):
+    pass
+
+
+def _build(argv: list[str], env: dict[str, str], log: Path, *, timeout: float, blas: bool):
+    """Run the build, every line into `log` as it comes; (result, saw the cblas check pass, the line that stopped it)."""
+    seen = {"found": False}
+    with open(log, "w", encoding="utf-8", errors="replace") as fh:
+        fh.write(f"$ {' '.join(argv)}\n")
+
+        def on_line(line: str) -> None:
+            fh.write(line + "\n")
+            if BLAS_FOUND_LINE in line:
+                seen["found"] = True
+            elif blas and any(m in line for m in NO_BLAS_LINES):
+                raise _NoBlas(line.strip())
+
+        start = time.monotonic()
+        try:
+            return run(argv, timeout=timeout, env=env, on_line=on_line, keep_lines=400), seen["found"], ""
+        except _NoBlas as exc:  # run() has stopped the build's whole process tree
+            from gpuready.proc import Result
+
+            return Result(tuple(argv), None, seconds=time.monotonic() - start), False, str(exc)
+
+
+def _remaining(ctx: _Ctx, start: float, what: str) -> float:
+    left = ctx.timeout - (time.monotonic() - start)
+    if left < 30:
+        raise BuildFailed(f"no time left for {what} (the baseline may take {ctx.timeout:.0f} s)")
+    return left
+
+
+def from_source(ctx: _Ctx, version: str, *, blas: bool = True) -> CpuBaseline:
+    """dlib built here for this CPU (or its cached wheel), with OpenBLAS (or, blas=False, without), in a fresh venv."""
+    from gpuready.build.settings import choose_compiler
+
+    kind = "source" if blas else "source-noblas"
     if sys.platform != "linux":
         raise BaselineError("the CPU source build is made on Linux only (elsewhere the dlib-bin wheel is used)")
     start = time.monotonic()
-    key = _key(ctx, version)
+    key = _key(ctx, version, "openblas" if blas else "noblas")
     root = baseline_dir(key)
     hit = cache.lookup(key)
     if ctx.offline is not None:  # the files first, all of them: a missing one fails before any work
         lacks = [what for what, patterns, needed in (
             (f"dlib-{version}.tar.gz (the sdist)", (f"dlib-{version}.tar.gz", f"dlib-{version}.*"), hit is None),
-            ("scipy_openblas32-*.whl (OpenBLAS)", ("scipy_openblas32-*.whl",), True)) if needed and _find(ctx.offline, patterns) is None]
+            ("scipy_openblas32-*.whl (OpenBLAS)", ("scipy_openblas32-*.whl",), blas)) if needed and _find(ctx.offline, patterns) is None]
         if lacks:
             raise BaselineError(f"the offline folder {ctx.offline} lacks {' and '.join(lacks)} for the CPU build")
+    if hit is None:  # the tools next: seconds, before any venv or download
+        if not choose_compiler(ctx.machine, "").ok and not (shutil.which("c++") or shutil.which("g++")):
+            raise BaselineError("no C++ compiler (g++) to build dlib with")
+        if not _build_tools(ctx, dict(os.environ, PATH=os.path.dirname(ctx.python) + os.pathsep + os.environ.get("PATH", ""))) \
+                and ctx.offline is None and not shutil.which("cmake"):
+            raise BaselineError(f"no cmake on PATH (nor next to {ctx.python}) to build dlib with")
     sdist = _sdist(ctx, version) if hit is None else None
-    blas_whl = _blas_wheel(ctx)
+    blas_whl = _blas_wheel(ctx) if blas else None
     vpy, site = make_venv(root / "venv", ctx.python)
-    _pip_install(ctx.python, site, [str(blas_whl)], None)
-    blas_lib = site / "scipy_openblas32" / "lib"
-    lib = blas_lib / "libscipy_openblas.so"
-    if not lib.is_file():
-        raise BaselineError(f"{blas_whl.name} has no scipy_openblas32/lib/libscipy_openblas.so")
-    (root / "blas" / "lib").mkdir(parents=True, exist_ok=True)
-    for link in ("libopenblas.so", "libscipy_openblas.so"):
-        dest = root / "blas" / "lib" / link
-        if dest.is_symlink() or dest.exists():
-            dest.unlink()
-        dest.symlink_to(lib)
+    blas_lib: Path | None = None
+    if blas_whl is not None:
+        _pip_install(ctx.python, site, [str(blas_whl)], None)
+        blas_lib = site / "scipy_openblas32" / "lib"
+        lib = blas_lib / "libscipy_openblas.so"
+        if not lib.is_file():
+            raise BaselineError(f"{blas_whl.name} has no scipy_openblas32/lib/libscipy_openblas.so")
+        (root / "blas" / "lib").mkdir(parents=True, exist_ok=True)
+        for link in ("libopenblasp.so", "libopenblas.so", "libscipy_openblas.so"):  # dlib asks for openblasp first
+            dest = root / "blas" / "lib" / link
+            if dest.is_symlink() or dest.exists():
+                dest.unlink()
+            dest.symlink_to(lib)
     cached = hit is not None
     log = root / "build.log"
     if hit is None:
         assert sdist is not None
-        env = build_env(ctx, root, cblas_macros(sdist))
+        env = build_env(ctx, root, cblas_macros(sdist) if blas else [], blas=blas)
+        if blas:
+            why = blas_probe(env, root, root / "blas" / "lib")
+            if why:
+                raise BuildFailed(f"no usable BLAS for the source build: {why}")
         out = root / "wheel"
         shutil.rmtree(out, ignore_errors=True)
         if _build_tools(ctx, env):
@@ -415,61 +571,106 @@ def from_source(ctx: _Ctx, version: str) -> CpuBaseline:
             isolation = []  # pip fetches them
         argv = [ctx.python, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-input", "--no-deps", "-v", "-w", str(out),
                 *isolation, str(sdist)]
-        ctx.progress(f"building a CPU dlib {version} for the baseline ({ctx.simd.words}, OpenBLAS, {ctx.threads} jobs; "
+        what = "OpenBLAS" if blas else "no BLAS"
+        ctx.progress(f"building a CPU dlib {version} for the baseline ({ctx.simd.words}, {what}, {ctx.threads} jobs; "
                      f"minutes, once: the wheel is cached)")
-        res = run(argv, timeout=ctx.timeout, env=env)
-        log.write_text(f"$ {' '.join(argv)}\n{res.output}\n", encoding="utf-8", errors="replace")
+        res, found, stopped = _build(argv, env, log, timeout=_remaining(ctx, start, "the CPU dlib build"), blas=blas)
+        if stopped:
+            raise BuildFailed(f"dlib's CMake did not take OpenBLAS ({stopped!r}), so the build was stopped at its configure "
+                              f"step after {res.seconds:.0f} s (log: {log}); it would have been single-threaded")
         if not res.ok:
-            why = "timed out" if res.timed_out else f"exit {res.returncode}"
-            raise BaselineError(f"the CPU dlib build failed ({why}; log: {log}): {res.tail(3)}")
-        if "Looking for cblas_ddot - found" not in res.output:
-            raise BaselineError(f"the CPU dlib build did not find OpenBLAS (log: {log}); it would be single-threaded")
+            why = f"timed out after {res.seconds:.0f} s" if res.timed_out else f"exit {res.returncode}"
+            raise BuildFailed(f"the CPU dlib build failed ({why}; log: {log}): {res.tail(3)}")
+        if blas and not found:
+            raise BuildFailed(f"the CPU dlib build did not find OpenBLAS (log: {log}); it would be single-threaded")
         wheels = sorted(out.glob("dlib-*.whl"))
         if not wheels:
-            raise BaselineError(f"pip wheel reported success but left no dlib wheel in {out} (log: {log})")
-        info = {"role": "cpu-baseline", "simd": ctx.simd.label, "simd_flags": ctx.simd.flags, "blas": f"{blas_whl.name}",
+            raise BuildFailed(f"pip wheel reported success but left no dlib wheel in {out} (log: {log})")
+        info = {"role": "cpu-baseline", "simd": ctx.simd.label, "simd_flags": ctx.simd.flags, "blas": blas_whl.name if blas_whl else "",
                 "cc": env.get("CC", ""), "cxx": env.get("CXX", ""), "build_seconds": round(res.seconds, 1), "log": str(log)}
         hit = cache.store(wheels[0], key, info)
     _pip_install(ctx.python, site, [str(hit.path)], None)
-    env = _runtime_env(ctx.threads, blas_lib)
+    threads = ctx.threads if blas else 1
+    env = _runtime_env(threads, blas_lib)
     facts = _import_facts(vpy, env)
-    if not facts.get("blas"):
-        raise BaselineError(f"the CPU dlib in {vpy} reports DLIB_USE_BLAS False: it would be single-threaded")
-    blas = "OpenBLAS " + blas_whl.name.split("-")[1] + f" ({BLAS_DIST}, run-time kernel choice)"
-    desc = (f"dlib {facts.get('version') or version} built from source by gpuready for this CPU: {ctx.simd.words}"
-            f"{' (' + ctx.simd.flags + ')' if ctx.simd.flags else ''}, {blas}, {ctx.threads} threads")
-    return CpuBaseline(python=str(vpy), kind="source", description=desc, simd=ctx.simd.label, blas=blas, threads=ctx.threads,
-                       env=env, wheel=str(hit.path), cached=cached, seconds=round(time.monotonic() - start, 1))
+    simd = f"{ctx.simd.words}{' (' + ctx.simd.flags + ')' if ctx.simd.flags else ''}"
+    if blas:
+        if not facts.get("blas"):
+            raise BuildFailed(f"the CPU dlib in {vpy} reports DLIB_USE_BLAS False: it would be single-threaded")
+        blas_name = "OpenBLAS " + blas_whl.name.split("-")[1] + f" ({BLAS_DIST}, run-time kernel choice)" if blas_whl else "OpenBLAS"
+        tail = f"{blas_name}, {threads} threads"
+    else:
+        blas_name = ""
+        tail = "no BLAS: the CNN's matrix multiplies run on one thread"
+    desc = f"{BUILDS[kind]}: dlib {facts.get('version') or version} built from source by gpuready for this CPU: {simd}, {tail}"
+    return CpuBaseline(python=str(vpy), kind=kind, description=desc, flags=facts.get("flags", {}), cores=ctx.threads,
+                       simd=ctx.simd.label, blas=blas_name, threads=threads, env=env, wheel=str(hit.path), cached=cached,
+                       seconds=round(time.monotonic() - start, 1))
 
 
 def from_wheel(ctx: _Ctx) -> CpuBaseline:
     """PyPI's CPU wheel `dlib-bin`, named as what it is (its own SIMD choice, usually no BLAS)."""
     start = time.monotonic()
-    root = baseline_dir(f"dlib-bin-{ctx.machine.python.minor or 'py'}")
+    root = baseline_dir(_wheel_dir(ctx.machine))
     wheel = _find(ctx.offline, ("dlib_bin-*.whl",))
     if ctx.offline is not None and wheel is None:
         raise BaselineError(f"the offline folder {ctx.offline} has no dlib_bin-*.whl")
     vpy, site = make_venv(root / "venv", ctx.python)
     ctx.progress("installing the dlib-bin CPU wheel for the baseline")
-    _pip_install(ctx.python, site, [str(wheel) if wheel else WHEEL_DIST], ctx.offline)
-    env = _runtime_env(ctx.threads, None)
-    facts = _import_facts(vpy, env)
+    _pip_install(ctx.python, site, [str(wheel) if wheel else WHEEL_DIST], ctx.offline, timeout=max(60.0, min(600.0, ctx.timeout)))
+    facts = _import_facts(vpy, _runtime_env(ctx.threads, None))
+    threads = ctx.threads if facts.get("blas") else 1
+    env = _runtime_env(threads, None)
+    flags = facts.get("flags", {})
+    simd = "AVX" if facts.get("avx") else "SSE4" if flags.get("USE_SSE4_INSTRUCTIONS") else "no AVX"
     blas = "BLAS" if facts.get("blas") else "no BLAS: the CNN's matrix multiplies run on one thread"
-    desc = (f"the dlib-bin {facts.get('version', '')} wheel from PyPI (a generic CPU build: "
-            f"{'AVX' if facts.get('avx') else 'no AVX'}, {blas})")
-    return CpuBaseline(python=str(vpy), kind="wheel", description=desc, simd="avx" if facts.get("avx") else "generic",
-                       blas="" if not facts.get("blas") else "yes", threads=ctx.threads if facts.get("blas") else 1, env=env,
-                       wheel=str(wheel or WHEEL_DIST), seconds=round(time.monotonic() - start, 1))
+    desc = (f"{BUILDS['wheel']}: dlib {facts.get('version', '')} from PyPI's dlib-bin "
+            f"({Path(str(wheel)).name if wheel else WHEEL_DIST}; a generic CPU build: {simd}, {blas})")
+    return CpuBaseline(python=str(vpy), kind="wheel", description=desc, flags=flags, cores=ctx.threads,
+                       simd="avx" if facts.get("avx") else "generic", blas="" if not facts.get("blas") else "yes", threads=threads,
+                       env=env, wheel=str(wheel or WHEEL_DIST), seconds=round(time.monotonic() - start, 1))
+
+
+def _wheel_dir(machine: Machine) -> str:
+    return f"dlib-bin-{machine.python.minor or 'py'}"
 
 
 def _reuse(root: Path) -> CpuBaseline | None:
     marker = root / MARKER
     try:
         data = json.loads(marker.read_text(encoding="utf-8"))
-        base = CpuBaseline(**{k: (tuple(v) if k == "notes" else v) for k, v in data.items()})
+        names = {f.name for f in dataclasses.fields(CpuBaseline)}
+        base = CpuBaseline(**{k: (tuple(v) if k == "notes" else v) for k, v in data.items() if k in names})
     except (OSError, ValueError, TypeError):
         return None
     return dataclasses.replace(base, cached=True, seconds=0.0) if Path(base.python).is_file() else None
+
+
+def failed_before(root: Path) -> str:
+    """Why the source build in `root` failed on an earlier run ("" when it did not, or the record is unreadable)."""
+    try:
+        data = json.loads((root / FAILED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return f"{data.get('error', '?')} (on {data.get('date', '?')})" if isinstance(data, dict) else ""
+
+
+def _record_failure(root: Path, error: str) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        (root / FAILED).write_text(json.dumps({"error": error, "date": stamp + " UTC"}, indent=2), encoding="utf-8")
+    except OSError:
+        pass  # unrecorded: the next run tries again, no worse than before
+
+
+# prefer -> the routes tried, in order (the first that works is used; each failure becomes a note)
+ROUTES = {
+    "auto": ("source", "wheel", "source-noblas"),
+    "source": ("source", "wheel"),
+    "source-noblas": ("source-noblas", "wheel"),
+    "wheel": ("wheel",),
+}
 
 
 def make_baseline(
@@ -479,24 +680,22 @@ def make_baseline(
     offline: Path | None = None,
     prefer: str = "auto",
     progress: Callable[[str], None] | None = None,
-    timeout: float = 3600.0,
+    timeout: float = DEFAULT_TIMEOUT,
     version: str | None = None,
 ) -> CpuBaseline:
-    """The CPU baseline for `python`'s dlib workloads: reused, built from source, or (prefer "wheel", or when
-    the build cannot be made) the dlib-bin wheel. Raises BaselineError when neither can be had."""
+    """The CPU baseline for `python`'s dlib workloads: reused, built from source, or (prefer "wheel", or as soon
+    as the build cannot be made) the dlib-bin wheel. A source build that failed is recorded and not tried again
+    (not in this run, not in later ones) until its folder is removed. Raises BaselineError when nothing can be had."""
     from gpuready.build.recipes import get_recipe
 
     py = python or machine.python.executable or sys.executable
     ctx = _Ctx(machine, py, Path(offline) if offline else None, progress or (lambda _m: None), cpu_threads(),
                simd_level(cpu_flags(), machine.os.arch or "x86_64"), timeout)
     version = version or get_recipe(DIST).default_version
-    routes = {"source": [from_source], "wheel": [from_wheel], "auto": [from_source, from_wheel]}[prefer]
     errors = []
-    for route in routes:
-        if route is from_source:
-            root = baseline_dir(_key(ctx, version))
-        else:
-            root = baseline_dir(f"dlib-bin-{machine.python.minor or 'py'}")
+    for kind in ROUTES[prefer]:
+        source = kind.startswith("source")
+        root = baseline_dir(_key(ctx, version, "openblas" if kind == "source" else "noblas")) if source else baseline_dir(_wheel_dir(machine))
         reused = _reuse(root)
         if reused is not None:
             try:  # the checked environment's path may have changed since (another PYTHONPATH)
@@ -504,14 +703,22 @@ def make_baseline(
             except BaselineError:
                 reused = None
         if reused is not None:
-            return reused
+            return dataclasses.replace(reused, notes=reused.notes + tuple(errors)) if errors else reused
+        label = f"{BUILDS[kind]} ({'source build' if source else 'wheel'})"
+        earlier = failed_before(root) if source else ""
+        if earlier:
+            errors.append(f"{label}: skipped, it failed before: {earlier}; remove {root} to try again")
+            continue
         try:
-            base = route(ctx, version) if route is from_source else route(ctx)
+            base = from_source(ctx, version, blas=kind == "source") if source else from_wheel(ctx)
         except BaselineError as exc:
-            errors.append(f"{'source build' if route is from_source else 'dlib-bin wheel'}: {exc}")
+            if isinstance(exc, BuildFailed):
+                _record_failure(root, str(exc))
+            errors.append(f"{label}: {exc}")
             continue
         if errors:
             base = dataclasses.replace(base, notes=base.notes + tuple(errors))
+        root.mkdir(parents=True, exist_ok=True)
         (root / MARKER).write_text(json.dumps(base.to_dict(), indent=2), encoding="utf-8")
         return base
     raise BaselineError("; ".join(errors))
@@ -519,5 +726,5 @@ def make_baseline(
 
 def given(python: str) -> CpuBaseline:
     """--cpu-python PY: the user's own CPU dlib; the child reports its build."""
-    return CpuBaseline(python=python, kind="given", description=f"the dlib in {python} (--cpu-python)", threads=cpu_threads(),
-                       env={"OPENBLAS_NUM_THREADS": str(cpu_threads())})
+    return CpuBaseline(python=python, kind="given", description=f"{BUILDS['given']}: the dlib in {python}", threads=cpu_threads(),
+                       cores=cpu_threads(), env={"OPENBLAS_NUM_THREADS": str(cpu_threads())})

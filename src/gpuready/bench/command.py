@@ -45,6 +45,11 @@ def print_bench(results, rows, con, *, python: str = "", state_lines=(), baselin
     if baseline is not None and not isinstance(baseline, str):
         con.print(Text(f"  CPU baseline for dlib/face_recognition: {baseline.description}"
                        + (" (reused)" if baseline.cached else f" (made in {baseline.seconds:.0f} s)"), style="dim"))
+        con.print(Text(f"    build: {baseline.build}; threads: {baseline.threads}"
+                       + (f" of {baseline.cores} cores" if baseline.cores else "")
+                       + (f"; dlib flags: {baseline.flags_text()}" if baseline.flags else ""), style="dim"))
+        for note in baseline.notes:  # why a better build was not used
+            con.print(Text(f"    not used: {note}", style="yellow"))
     for row in rows:
         if row.note:
             con.print(Text(f"  {row.framework.split(' ')[0]} / {row.workload}: {row.note}", style="dim"))
@@ -111,15 +116,18 @@ def _plots(rows, plot_file: Path, head: dict, machine) -> list[Path]:
 @click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="dlib's mmod_human_face_detector.dat.")
 @click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A photo with a face for the dlib/face_recognition workloads.")
 @click.option("--cpu-python", type=str, default=None, help="An interpreter with your own CPU-only dlib for dlib/face_recognition's CPU times (default: bench makes one).")
-@click.option("--cpu-baseline", type=click.Choice(["auto", "source", "wheel", "none"]), default="auto", show_default=True,
+@click.option("--cpu-baseline", type=click.Choice(["auto", "source", "source-noblas", "wheel", "none"]), default="auto", show_default=True,
               help="The CPU dlib bench makes for dlib/face_recognition: built from source for this CPU (AVX2/AVX-512, OpenBLAS; cached), "
-                   "the dlib-bin wheel, auto (source, else the wheel), or none.")
+                   "built without BLAS (source-noblas), the dlib-bin wheel, auto (source, else at once the wheel), or none.")
+@click.option("--baseline-timeout", type=SECONDS, default=900.0, show_default=True,
+              help="Seconds the CPU baseline (its build included) may take; a failed or timed-out build is not retried.")
 @click.option("--offline", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="No network: the CPU baseline's files (dlib sdist, scipy_openblas32 wheel, or dlib_bin wheel) from this folder.")
 @machine_option
 @python_option
 def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, compare_file: Path | None, quick: bool, repeats: int, warmup: int,
-          timeout: float, model: Path | None, image: Path | None, cpu_python: str | None, cpu_baseline: str, offline: Path | None,
+          timeout: float, model: Path | None, image: Path | None, cpu_python: str | None, cpu_baseline: str, baseline_timeout: float,
+          offline: Path | None,
           machine_file: Path | None, python: str | None) -> None:
     """Time each framework's workloads on the CPU and the GPU: time, throughput and speedup (sequential, warm-up, median)."""
     from gpuready.bench import bench as run_bench
@@ -171,7 +179,7 @@ def bench(packages: tuple[str, ...], as_json: bool, plot_file: Path | None, comp
     results = run_bench(
         machine, python=python, timeout=timeout, only=tuple(names), quick=quick, warmup=warmup, repeats=repeats,
         model=str(model) if model else None, image=str(image) if image else None, progress=progress, cpu_python=cpu_python,
-        cpu_baseline=cpu_baseline, offline=str(offline) if offline else None, baseline_info=info,
+        cpu_baseline=cpu_baseline, offline=str(offline) if offline else None, baseline_info=info, baseline_timeout=baseline_timeout,
     )
     baseline = info[0] if info else None
     rows = rows_from(results)

@@ -72,14 +72,15 @@ def bench(ctx, fr):
     def put(name, unit, work, times, extra="", **fields):
         ctx.row(name, unit, work, times if baseline else None, None if baseline else times, extra or note, **fields)
 
+    timed = (lambda fn: wl_dlib.cpu_timed(ctx, fn)) if baseline else ctx.timed
     with ctx.step("face_locations(model='cnn') on %s on the %s" % (source, where)):
-        times = ctx.timed(lambda: fr.face_locations(img, number_of_times_to_upsample=0, model="cnn"))
+        times = timed(lambda: fr.face_locations(img, number_of_times_to_upsample=0, model="cnn"))
     put("face_locations cnn %dx%d" % (img.shape[1], img.shape[0]), "images/s", 1, times)
     boxes = fr.face_locations(img, number_of_times_to_upsample=0, model="hog") or [(100, 300, 300, 100)]
     faces = int(ctx.params.get("faces", 16))
     locations = (boxes * faces)[:faces]
     with ctx.step("face_encodings of %d faces on the %s" % (faces, where)):
-        times = ctx.timed(lambda: fr.face_encodings(img, known_face_locations=locations))
+        times = timed(lambda: fr.face_encodings(img, known_face_locations=locations))
     put("face_encodings (ResNet), %d faces" % faces, "faces/s", faces, times)
     for k in wl_dlib.faces_per_frame(ctx.params):
         frame = wl_dlib.tiled(img, k)
@@ -88,8 +89,10 @@ def bench(ctx, fr):
             return fr.face_encodings(frame, known_face_locations=fr.face_locations(frame, number_of_times_to_upsample=0, model="cnn"))
 
         with ctx.step("detect (cnn) + encode, %d face(s) per frame (%dx%d), on the %s" % (k, frame.shape[1], frame.shape[0], where)):
+            t0 = time.perf_counter()
             found = len(pipeline())
-            times = wl_dlib.scaling_timed(ctx, pipeline, baseline)
+            took = time.perf_counter() - t0
+            times = wl_dlib.cpu_timed(ctx, pipeline, took) if baseline else ctx.timed(pipeline)
         put("detect + encode, faces per frame: %d (%dx%d)" % (k, frame.shape[1], frame.shape[0]), "frames/s", 1, times,
             (note + "; " if note else "") + "%d of %d faces found and encoded" % (found, k),
             group="scaling", series="face_recognition: detect (cnn) + encode", x=k)
