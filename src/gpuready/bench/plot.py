@@ -47,18 +47,12 @@ def plot_format_problem(path: str | Path) -> str:
 
 def plot_speedups(rows: list[BenchRow], path: str | Path, *, title: str = "", subtitle: str = "") -> Path:
     """Write the chart to `path` (format from its suffix, PNG by default); return the path."""
-    require_matplotlib()
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     measured = [r for r in rows if r.speedup is not None]
     gpu_only = [r for r in rows if r.speedup is None and r.gpu_rate is not None]
     labels = [f"{r.framework.split(' ')[0]}: {r.workload}" for r in measured]
     values = [r.speedup or 0.0 for r in measured]
     height = 1.2 + 0.42 * max(len(measured), 1) + (0.3 if gpu_only else 0)
-    fig, ax = plt.subplots(figsize=(10, height), dpi=150)
+    plt, (fig, ax) = _figure(height)
     if measured:
         order = sorted(range(len(measured)), key=lambda i: values[i])
         ys = list(range(len(order)))
@@ -79,20 +73,10 @@ def plot_speedups(rows: list[BenchRow], path: str | Path, *, title: str = "", su
     else:
         ax.text(0.5, 0.5, "no framework ran on both CPU and GPU", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
-    ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="x", which="major", color="#dddddd", linewidth=0.6)
-    ax.set_axisbelow(True)
-    fig.suptitle(title or "gpuready bench", fontsize=12, fontweight="bold", x=0.01, ha="left")
-    notes = [subtitle] if subtitle else []
-    if gpu_only:
-        notes.append("GPU only (no CPU run): " + "; ".join(f"{r.framework.split(' ')[0]} {r.workload} {fmt_rate(r.gpu_rate)} {r.unit}" for r in gpu_only[:4]))
-    if notes:
-        fig.text(0.01, 0.01, "\n".join(notes), fontsize=7.5, color="#444444", ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.03 * len(notes) + 0.02 if notes else 0, 1, 0.95))
-    out = Path(path)
-    fig.savefig(out, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    gpu_note = ("GPU only (no CPU run): " + "; ".join(f"{r.framework.split(' ')[0]} {r.workload} {fmt_rate(r.gpu_rate)} {r.unit}"
+                                                      for r in gpu_only[:4])) if gpu_only else ""
+    return _finish(plt, fig, ax, path, title or "gpuready bench", subtitle, gpu_note)
 
 
 def _figure(rows_count: float, width: float = 10):
