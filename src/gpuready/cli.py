@@ -102,26 +102,28 @@ def _run_main() -> int:
     except SystemExit as exc:
         return _exit_code(exc.code)
     except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt (and Terminated) into Abort
-        from gpuready.proc import interrupt_exit_code
-
-        click.echo("gpuready: interrupted", err=True)
-        return interrupt_exit_code(exc.__cause__) if exc.__cause__ is not None else 130
+        return _interrupted(exc.__cause__ or exc)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        from gpuready.proc import interrupt_exit_code
-
-        click.echo("gpuready: interrupted", err=True)
-        return interrupt_exit_code(exc)
+        return _interrupted(exc)
     except BrokenPipeError:
         _silence_stdout()
         return 0
     except Exception as exc:  # a bug in gpuready: say so plainly
         return _failure(exc)
     return 0
+
+
+def _interrupted(exc: BaseException) -> int:
+    """Say so; 130 for Ctrl-C, 128 + N for SIGTERM/SIGHUP (proc.Terminated)."""
+    from gpuready.proc import interrupt_exit_code
+
+    click.echo("gpuready: interrupted", err=True)
+    return interrupt_exit_code(exc)
 
 
 def _exit_code(code: object) -> int:
