@@ -10,10 +10,13 @@
 #   call  phase                                   carry                          what it does (wall, 16 cores)
 #   1     bash tools/gpu_bench_cases.sh start     [".carry/bench", ".carry/sdist", ".whl"]  copies the sources, starts the 3 builds
 #                                                                                 in the background (setsid) and returns
-#   2-5   bash tools/gpu_bench_cases.sh ort-part N [".carry/ort/pN"]  N = 1..4     appends part N of onnxruntime-gpu to /tmp/ort
-#   6     bash tools/gpu_bench_cases.sh bench     []                             waits for the builds (about 7 min from call 1),
-#                                                                                 installs, verify + bench dlib face_recognition
-#                                                                                 (auto CPU baseline)
+#   2-6   bash tools/gpu_bench_cases.sh ort-part N [".carry/ort/pN"]  N = 1..5     appends part N of onnxruntime-gpu to /tmp/ort
+#                                                                                 (the wheel split in 5, or its xz'd tree in 4)
+#   +     bash tools/gpu_bench_cases.sh frm-part N [".carry/frm/pN"]  N = 1..2     part N of the face_recognition_models wheel
+#                                                                                 (100 MB: it does not fit one call) to /tmp/frm
+#   7     bash tools/gpu_bench_cases.sh prep      []                             waits for the builds (about 7 min from call 1),
+#                                                                                 installs what they made, verify of every framework
+#   8     bash tools/gpu_bench_cases.sh bench     []                             bench dlib face_recognition (auto CPU baseline)
 #   7     bash tools/gpu_bench_cases.sh bench2    []                             bench cv2 onnxruntime torch jax cupy, the charts
 #                                                                                 from calls 6+7, the merged JSON
 #   8     bash tools/gpu_bench_cases.sh extra     []                             the same dlib/face_recognition rows against the
@@ -67,6 +70,7 @@ install_built() {  # the CUDA dlib and face_recognition into the venv (as a user
   local dlib ocv
   dlib=$(ls $W/wheels/dlib-*+cu[0-9]*.whl 2>/dev/null | head -1)
   ocv=$(ls $W/wheels/opencv_contrib_python_headless-*+cu[0-9]*.whl 2>/dev/null | head -1)
+  frm_join
   [ -n "$dlib" ] && $PY -m pip install -q --no-index --no-deps "$dlib" $W/src/face_recognition-1.3.0-*.whl $W/src/face_recognition_models-*.whl
   [ -n "$ocv" ] && $PY -m pip install -q --no-index --no-deps --target $SITE "$ocv"
   ort_install
@@ -74,12 +78,28 @@ install_built() {  # the CUDA dlib and face_recognition into the venv (as a user
   $PY -m pip list 2>/dev/null | grep -i -E "dlib|face|opencv|onnx|torch |numpy" ; ls $SITE
 }
 
-ort_install() {  # join the parts, check the sha256, unpack the wheel's tree into $SITE
+frm_join() {  # the face_recognition_models wheel, carried in parts (tools/gpu_bench_cases.sh frm-part N)
+  ls $W/src/face_recognition_models-*.whl > /dev/null 2>&1 && return
+  ls /tmp/frm/frm.part* > /dev/null 2>&1 || { say "no face_recognition_models parts in /tmp/frm"; return; }
+  local name; name=$(cat /tmp/frm/NAME)
+  cat /tmp/frm/frm.part* > "$W/src/$name"
+  (cd $W/src && sha256sum -c /tmp/frm/SHA256SUMS) || { say "face_recognition_models parts do not join: sha256 mismatch"; rm -f "$W/src/$name"; }
+}
+
+ort_install() {  # join the parts, check the sha256 (PyPI's own for the wheel), install into $SITE
   [ -d $SITE/onnxruntime ] && return
-  ls /tmp/ort/ort.tar.xz.part* > /dev/null 2>&1 || { say "no onnxruntime-gpu parts in /tmp/ort"; return; }
-  cat /tmp/ort/ort.tar.xz.part* > /tmp/ort/ort.tar.xz
-  (cd /tmp/ort && sha256sum -c SHA256SUMS) || { say "onnxruntime-gpu parts do not join: sha256 mismatch"; return; }
-  $PY -c "import tarfile; tarfile.open('/tmp/ort/ort.tar.xz', 'r:xz').extractall('$SITE')"
+  if ls /tmp/ort/ort.whl.part* > /dev/null 2>&1; then  # the wheel itself in 5 parts (no repacking: PyPI's sha256)
+    local name; name=$(cat /tmp/ort/NAME)
+    cat /tmp/ort/ort.whl.part* > "/tmp/ort/$name"
+    (cd /tmp/ort && sha256sum -c SHA256SUMS) || { say "onnxruntime-gpu parts do not join: sha256 mismatch"; return; }
+    $PY -m pip install -q --no-index --no-deps --no-compile --target $SITE "/tmp/ort/$name"
+  elif ls /tmp/ort/ort.tar.xz.part* > /dev/null 2>&1; then  # the unpacked tree, xz'd (tools/gpu_ort_carry.md)
+    cat /tmp/ort/ort.tar.xz.part* > /tmp/ort/ort.tar.xz
+    (cd /tmp/ort && sha256sum -c SHA256SUMS) || { say "onnxruntime-gpu parts do not join: sha256 mismatch"; return; }
+    $PY -c "import tarfile; tarfile.open('/tmp/ort/ort.tar.xz', 'r:xz').extractall('$SITE')"
+  else
+    say "no onnxruntime-gpu parts in /tmp/ort"; return
+  fi
   $PY -c "import onnxruntime as o; print('onnxruntime', o.__version__, o.__file__, o.get_available_providers())"
 }
 
@@ -109,6 +129,12 @@ ort-part)
   cp .carry/ort/p$N/* /tmp/ort/
   ls -la /tmp/ort; say "builds so far: $(cat $W/builds.status 2>/dev/null | tr '\n' ' ')"
   ;;
+frm-part)
+  N=${2:?part number}
+  mkdir -p /tmp/frm
+  cp .carry/frm/p$N/* /tmp/frm/
+  ls -la /tmp/frm; say "builds so far: $(cat $W/builds.status 2>/dev/null | tr '\n' ' ')"
+  ;;
 ort)  # ORT alone (tools/gpu_ort_carry.md): join, install, verify, bench
   ort_install
   set -o pipefail
@@ -116,12 +142,16 @@ ort)  # ORT alone (tools/gpu_ort_carry.md): join, install, verify, bench
   $GR bench onnxruntime cv2 --json > $OUT/bench-ort-cv2.json 2> $OUT/bench-ort-cv2.err
   $PY -c "import json; d=json.load(open('$OUT/bench-ort-cv2.json')); [print(r['framework'], '|', r['workload'], '|', r['speedup']) for r in d['rows']]"
   ;;
-bench)
-  wait_builds 480
+prep)  # waits for the builds, installs what they made, verifies every framework (one call: up to ~9 min)
+  wait_builds ${WAIT:-420}
   collect builds.tar.gz
   install_built 2>&1 | tee $OUT/install.txt
+  $GR verify --timeout 150 2>&1 | tee $OUT/verify.txt
+  $GR verify --json --timeout 150 > $OUT/verify.json 2> /dev/null
+  ;;
+bench)
+  [ -f $W/installed ] || { wait_builds 300; install_built; }
   set -o pipefail
-  $GR verify --timeout 300 2>&1 | tee $OUT/verify.txt
   say "bench dlib face_recognition (auto CPU baseline, from the offline folder)"
   $GR bench dlib face_recognition --offline $W/off --json --timeout 500 > $W/bench-dlib.json 2> $OUT/bench-dlib.err
   cp $W/bench-dlib.json $OUT/
