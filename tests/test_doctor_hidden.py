@@ -173,3 +173,22 @@ def test_doctor_verify_points_framework_failures_at_the_one_cause(monkeypatch):
     torch = [f for f in merged if f.subject.startswith("PyTorch")]
     assert len(torch) == 1 and torch[0].severity == "info" and "see CUDA_VISIBLE_DEVICES" in torch[0].message
     assert [f for f in merged if f.subject == "CUDA_VISIBLE_DEVICES" and f.severity == "error"]
+
+
+FR_ERROR = ("RuntimeError: Error while calling cudaGetDevice(&the_device_id) in file /tmp/pip-req-build-unahl_f4/dlib/cuda/"
+            "gpu_data.cpp:204. code: 100, reason: no CUDA-capable device is detected")
+
+
+def test_an_import_that_asks_for_the_hidden_gpu_points_at_the_cause():
+    # H200, 2026-12-02, CUDA_VISIBLE_DEVICES='' / -1 / a wrong UUID: face_recognition (CUDA dlib) fails at import with
+    # "no CUDA-capable device is detected"; doctor called it driver_missing next to the env_mismatch finding.
+    m = h200(cuda_visible_devices="")
+    fr = Framework(name="face_recognition", dist="face-recognition", version="1.3.0", status="import_error", error=FR_ERROR)
+    m = dataclasses.replace(m, frameworks=m.frameworks + (fr,))
+    findings = diagnose(m)
+    assert not [x for x in findings if x.label == "driver_missing"]
+    (f,) = [x for x in findings if x.subject.startswith("face_recognition")]
+    assert f.severity == "info" and "CUDA_VISIBLE_DEVICES" in f.message
+    run = ChildRun(name="face_recognition", mode="verify", outcome="result", payload={"status": "import_error", "error": FR_ERROR}, returncode=0)
+    r = judge(run, m, display="face_recognition", version="1.3.0", install="pip install face_recognition")
+    assert r.label == "env_mismatch" and "unset CUDA_VISIBLE_DEVICES" in r.fix

@@ -129,3 +129,14 @@ def test_pathfinder_says_which_copy_it_would_load(tmp_path):
 
 def test_payload_without_libraries_is_empty():
     assert loaded_from_payload(None, {}) == () and loaded_from_payload({"libs": [{"name": "cudnn"}]}, {}) == ()
+
+
+def test_cudnn_engines_from_another_folder_name_the_copy_that_runs():
+    sys_dir = "/usr/lib/x86_64-linux-gnu"
+    paths = [f"{SP}/torch/lib/libtorch_cuda.so", f"{SP}/nvidia/cudnn/lib/libcudnn.so.9", f"{sys_dir}/libcudnn_graph.so.9.14.0"]
+    (lib,) = child.loaded_libraries(paths)["libs"]
+    assert lib["path"] == f"{sys_dir}/libcudnn_graph.so.9.14.0" and lib["front"] == f"{SP}/nvidia/cudnn/lib/libcudnn.so.9"
+    assert lib["version"] == "9.14.0"  # the engines' file name, when the front cannot be asked
+    same = child.loaded_libraries([f"{SP}/nvidia/cudnn/lib/libcudnn.so.9", f"{SP}/nvidia/cudnn/lib/libcudnn_graph.so.9"])["libs"]
+    assert same[0]["path"].endswith("libcudnn.so.9") and "front" not in same[0]
+    assert child.cudnn_engines(r"C:\e\torch\lib\cudnn64_9.dll", [r"C:\Windows\System32\cudnn_graph64_9.dll", r"C:\e\torch\lib\cudnn_ops64_9.dll"], windows=True) == [r"C:\Windows\System32\cudnn_graph64_9.dll"]

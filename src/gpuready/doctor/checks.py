@@ -321,6 +321,12 @@ def _broken(m: Machine, fw: Framework, subject: str) -> Finding:
         label = explain_label(fw.error, m) or "other"
         fix = f"`gpuready explain` on the error gives the cause; reinstalling: {gpu_install_hint(m, fw.name)}"
     last = [ln for ln in fw.error.splitlines() if ln.strip()][-1:] if fw.error else []
+    cause = hidden_cause(m) if label == "driver_missing" else None
+    if cause is not None:
+        # face_recognition asks CUDA for a device at import: with the GPU hidden (CUDA_VISIBLE_DEVICES, ...) that is
+        # "no CUDA-capable device is detected", whose label alone would say "install the driver" (H200, 2026-12-02)
+        return Finding("", "info", subject, f"`import {fw.name}` fails: it asks CUDA for a GPU at import, and {cause.subject} "
+                       f"hides them ({cause.label}, above).", evidence=tuple(last))
     return Finding(label, "error", subject, msg, evidence=tuple(last), fix=fix)
 
 

@@ -4,7 +4,10 @@ The probe lists the CUDA libraries each framework child mapped after a real oper
 the loader rule that picked it (probe/libraries.py). Two copies of cuDNN on disk are harmless; a
 framework that loads the wrong one is not, and neither are two frameworks of one environment that
 load different ones (in one program, whichever is imported first decides for both: a process has
-one libcudnn.so.9). The fix follows the rule: LD_LIBRARY_PATH is edited, a missing wheel installed.
+one libcudnn.so.9). The fix follows the rule: LD_LIBRARY_PATH is edited, a missing wheel installed, and a
+copy that fits but is not reached is named (installing it again would change nothing). With LD_LIBRARY_PATH
+putting another copy first while one that fits is installed, the label is shadowed_install, as verify and
+explain call torch's own message for it.
 """
 
 from __future__ import annotations
@@ -59,10 +62,41 @@ def _cuda_major(m: Machine, fw: Framework) -> str:
     return (fw.cuda_version or m.driver.cuda_version or "12").split(".")[0]
 
 
+def fitting_copy(m: Machine, lib: LoadedLibrary, want: str) -> str:
+    """The folder of a copy on this machine that would serve a build for `want` ("" when none is known)."""
+    if lib.name != "cudnn":
+        return ""
+    here = os.path.dirname(lib.path)
+    for copy in m.cudnns:
+        folder = os.path.dirname(copy.library)
+        if copy.library and copy.version and folder != here and not incompatible(want, copy.version):
+            return folder
+    return ""
+
+
+def _label_for(m: Machine, lib: LoadedLibrary, want: str) -> str:
+    """One label for one fact: a copy that fits is installed, and an environment variable's search order put
+    another one first -> shadowed_install (what verify and explain call torch's "conflicting cuDNN in
+    LD_LIBRARY_PATH"); otherwise the loaded copy is simply not the one the build needs."""
+    if lib.rule in ("LD_LIBRARY_PATH", "PATH") and fitting_copy(m, lib, want):
+        return "shadowed_install"
+    return "library_version_mismatch"
+
+
 def _fix_for(m: Machine, fw: Framework, lib: LoadedLibrary, want: str) -> str:
     folder = os.path.dirname(lib.path)
     wheel = "nvidia-cudnn-cu" if lib.name == "cudnn" else "nvidia-cublas-cu"
     pip = f"`{m.python.executable or 'python'} -m pip install -U '{wheel}{_cuda_major(m, fw)}>={want}'`"
+    fits = fitting_copy(m, lib, want)
+    if fits and lib.rule not in ("LD_LIBRARY_PATH", "PATH", "RUNPATH", "wheel"):
+        # the copy it needs is installed, but its search never reaches it (a wheel installed with --target or
+        # outside the environment whose nvidia/ folder its $ORIGIN RUNPATH names): installing it again changes nothing
+        return (
+            f"A cuDNN that fits is already installed in {fits}, but {display(fw.name)} ({fw.module_file or fw.name}) does not "
+            f"reach it: its RUNPATH does not lead there, so the loader falls back to {folder}. Install {fw.dist or display(fw.name)} "
+            f"into the environment that holds that copy (a wheel's `$ORIGIN/../../nvidia/cudnn/lib` RUNPATH is read from its own "
+            f"site-packages), or start it with `LD_LIBRARY_PATH={fits}`."
+        )
     if lib.rule in ("LD_LIBRARY_PATH", "PATH"):
         var = lib.rule
         return (
@@ -88,7 +122,7 @@ def check_built_for(m: Machine) -> list[Finding]:
             subject = f"{display(fw.name)} {fw.version}".strip()
             out.append(
                 Finding(
-                    "library_version_mismatch",
+                    _label_for(m, lib, want),
                     "error",
                     subject,
                     f"{subject} was built for {word} {want} but loads {word} {lib.version}, {why}, from {lib.path}: "

@@ -450,15 +450,47 @@ def _file_version(path):
     return m.group(1).replace("_", ".") if m else ""
 
 
+# cuDNN 9 is a front library (libcudnn.so.9) that dlopen()s its engines by soname at run time
+# (libcudnn_graph.so.9, libcudnn_ops.so.9, ...; cudnn_graph64_9.dll, ...). That dlopen searches
+# LD_LIBRARY_PATH before the front's own RUNPATH, so with a system cuDNN on LD_LIBRARY_PATH a wheel's
+# front runs another copy's engines: cudnnGetVersion() answers for the engines (seen on the H200,
+# 2026-12-02: the wheel's 9.19 front with the system's 9.14 engines; torch refuses it).
+CUDNN_PARTS = (r"libcudnn_[a-z_]+\.so(\.[\d.]+)?$", r"cudnn_[a-z_]+64_\d+\.dll$")
+
+
+def _folder(path, windows=False):
+    if os.path.exists(path):
+        return os.path.dirname(os.path.realpath(path))
+    folder = re.split(r"[\\/][^\\/]*$", path)[0]
+    return folder.lower() if windows else folder
+
+
+def cudnn_engines(front, others, windows=False):
+    """The cuDNN engine libraries among `others` that live in another folder than the front library `front`."""
+    pattern = CUDNN_PARTS[1] if windows else CUDNN_PARTS[0]
+    flags = re.I if windows else 0
+    home = _folder(front, windows)
+    return [p for p in others if re.match(pattern, re.split(r"[\\/]", p)[-1], flags) and _folder(p, windows) != home]
+
+
 def loaded_libraries(paths=None):
-    """{"libs": [{name, path, version}], "objects": [other shared objects]} of this process."""
+    """{"libs": [{name, path, version}], "objects": [other shared objects]} of this process.
+
+    When cuDNN's engines come from another copy than its front library, the cudnn entry names the
+    engines' copy (whose code runs, and whose version cudnnGetVersion reports) and keeps the front's
+    path under "front"."""
     windows = sys.platform == "win32"
     libs, others = classify(mapped_files() if paths is None else paths, windows)
     out = []
     how = {name: h for name, _l, _w, h in CUDA_LIBS}
     for name, path in libs:
-        version = _try(lambda: _ask_version(path, how[name]), "") or _file_version(path)
-        out.append({"name": name, "path": path, "version": version})
+        asked = _try(lambda: _ask_version(path, how[name]), "")
+        item = {"name": name, "path": path, "version": asked or _file_version(path)}
+        engines = cudnn_engines(path, others, windows) if name == "cudnn" else []
+        if engines:  # cudnnGetVersion answers for the engines; their file name when it cannot be asked
+            item = {"name": name, "path": engines[0], "version": asked or _file_version(engines[0]), "front": path,
+                    "front_version": _file_version(path)}
+        out.append(item)
     return {"libs": out, "objects": others[:800]}
 
 

@@ -164,6 +164,11 @@ def loaded_from_payload(payload: Mapping | None, env: Mapping[str, str], *, wind
             continue
         path = str(item["path"])
         rule, detail = pick_rule(path, objects, env, windows=windows, system_dirs=system_dirs, elf=elf)
+        front = item.get("front")
+        if isinstance(front, str) and front:  # cuDNN's engines from another copy than its front library
+            fv = str(item.get("front_version", "") or "")
+            detail = (f"{detail}; cuDNN's front library {_short(front)}{' (' + fv + ')' if fv else ''} loads its engines "
+                      f"(libcudnn_*) by name, and the loader found this copy's first")
         out.append(LoadedLibrary(name=str(item.get("name", "")), path=path, version=str(item.get("version", "") or ""), rule=rule, rule_detail=detail))
     return tuple(out)
 

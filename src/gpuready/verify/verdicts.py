@@ -140,8 +140,9 @@ def judge(run: ChildRun, machine: Machine, *, display: str, version: str = "", h
     text = "\n".join(x for x in (error, message, *evidence, run.tail) if x)
     hint = str(p.get("label") or "")
     label = hint if hint in LABELS else explain_label(text, machine)
-    cause = hidden_cause(machine) if status in ("no_gpu", "failed") else None
-    if cause is not None and (status == "no_gpu" or label in ("", "driver_missing")):
+    cause = hidden_cause(machine)
+    if cause is not None and (status == "no_gpu" or (status == "failed" and not label) or label == "driver_missing"):
+        # (an import that asks CUDA for a device fails too: face_recognition's "no CUDA-capable device is detected")
         # The GPU is hidden from this process (CUDA_VISIBLE_DEVICES, a container, device permissions, ...):
         # the same label and fix doctor gives, not "install the driver" for a driver that is fine.
         evidence = cause.evidence + evidence
