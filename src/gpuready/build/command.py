@@ -254,7 +254,7 @@ def _commands(s: dict, sdist: Path | None) -> list[str]:
     if s["cudnn"].get("link"):
         out.append(f"ln -s {Path(s['cudnn']['library']).name} {s['cudnn']['link']}")
     if s["method"] == "cmake-tree":
-        out.append(f"cmake -S <tree>/opencv -B build -G Ninja -DCMAKE_INSTALL_PREFIX=stage " + " ".join(shlex.quote(a) for a in s["cmake_args"]))
+        out.append("cmake -S <tree>/opencv -B build -G Ninja -DCMAKE_INSTALL_PREFIX=stage " + " ".join(shlex.quote(a) for a in s["cmake_args"]))
         out.append(f"cmake --build build --parallel {s['jobs']} && cmake --install build  # then pack stage/python/cv2 into a wheel")
     else:
         out.append(f"{env} python -m pip wheel --no-deps --no-cache-dir -v -w wheelhouse "
