@@ -164,7 +164,3 @@ def shadow_cause(m: Machine, name: str, *, measured_cpu: bool = False) -> Shadow
             return ShadowCause(owner, finding)
     return None
 
-
-def dependents(name: str) -> tuple[str, ...]:
-    """The frameworks that reach the GPU through `name` (dlib -> face_recognition), from the registry."""
-    return tuple(e.name for e in registry.frameworks().values() if name in e.gpu_through)

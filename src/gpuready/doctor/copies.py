@@ -8,17 +8,10 @@ CUDA copy in front of unused CPU ones, copies it cannot tell apart).
 
 from __future__ import annotations
 
-from gpuready.diagnosis.copies import active_copy, copy_cuda, dependents, describe, removal, shadow_finding, shadowing
+from gpuready.diagnosis.copies import active_copy, copy_cuda, describe, removal, shadow_finding
 from gpuready.findings import Finding
 from gpuready.knowledge.frameworks import display
 from gpuready.machine import Machine
-
-
-def shadowed_names(m: Machine) -> set[str]:
-    """Frameworks whose CPU-only verdict is explained by a CPU copy hiding a CUDA one (no "rebuild" for them),
-    with the frameworks that reach the GPU through them (the registry's gpu_through: face_recognition -> dlib)."""
-    names = {fw.name for fw in m.frameworks if shadowing(fw)}
-    return names | {d for n in names for d in dependents(n)}
 
 
 def check_copies(m: Machine) -> list[Finding]:
