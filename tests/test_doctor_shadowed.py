@@ -84,7 +84,7 @@ def test_verify_dlib_says_shadowed_install_with_doctors_fix():
     doctor = doctor_dlib_finding()
     assert r.status == "cpu_only" and r.verdict == "CPU-only"  # what was measured stays
     assert r.label == "shadowed_install" and r.fix == doctor.fix and "gpuready build" not in r.fix
-    assert r.message.startswith("dlib 19.24.0 is built without CUDA") and doctor.message in r.message
+    assert r.message.startswith("dlib 19.24.0 is built without CUDA (dlib.DLIB_USE_CUDA is False). Cause: ") and doctor.message in r.message
     assert "dlib.DLIB_USE_CUDA = False" in r.evidence and set(doctor.evidence) <= set(r.evidence)
     f = to_finding(r, m)
     assert (f.label, f.severity, f.fix) == ("shadowed_install", "error", doctor.fix)

@@ -172,7 +172,7 @@ def _shadowed(status: str, message: str, evidence: tuple[str, ...], error: str, 
     f = shadow.finding
     via = f"{base['display']} reaches the GPU through {shadow.owner}, and " if shadow.owner != base["name"] else ""
     measured = evidence + ((error.splitlines()[-1][:400],) if error and status == "import_error" else ())
-    return VerifyResult(status=status, label=f.label, message=f"{message} Cause: {via}{f.message}".strip(), evidence=measured + f.evidence,
+    return VerifyResult(status=status, label=f.label, message=f"{message}{'' if not message or message.endswith('.') else '.'} Cause: {via}{f.message}".strip(), evidence=measured + f.evidence,
                         fix=f.fix, details={"shadowed": shadow.owner, "shadowing": f.details.get("shadowing", ""), "through": shadow.owner if via else ""}, **base)
 
 
