@@ -149,9 +149,9 @@ def test_nvml_init_failure_with_a_module_loaded():
 
 
 def test_old_machine_files_still_load_and_new_fields_round_trip(tmp_path):
-    for path in MACHINES.glob("*.json"):
-        data = json.loads(path.read_text())
-        assert "cuda_visible_devices" not in data["driver"]  # written before these fields existed
+    old = [p for p in MACHINES.glob("*.json") if "cuda_visible_devices" not in json.loads(p.read_text())["driver"]]
+    assert len(old) >= 5  # written before these fields existed (h200-shadowed-dlib.json, of 2026-12-02, has them)
+    for path in old:
         load_machine(path.stem)
     m = h200(cuda_visible_devices="", xid=("NVRM: Xid (PCI:0000:00:06): 79, GPU has fallen off the bus.",))
     m = dataclasses.replace(m, gpus=(GPU(0, "NVIDIA H200", UUID, "9.0", 143771, remap_pending=True, throttle_reasons=("hw_slowdown",), processes=("pid 7 python3 (100 MiB)",)),))

@@ -4,6 +4,7 @@ This package imports only the Machine, the findings and the knowledge data: veri
 doctor, doctor imports verify, and both import this.
 """
 
+from gpuready.diagnosis.copies import ShadowCause, shadow_cause, shadow_finding
 from gpuready.diagnosis.visibility import gpu_unreachable, hidden_cause, visible_gpus
 
-__all__ = ["gpu_unreachable", "hidden_cause", "visible_gpus"]
+__all__ = ["ShadowCause", "gpu_unreachable", "hidden_cause", "shadow_cause", "shadow_finding", "visible_gpus"]

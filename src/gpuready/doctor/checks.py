@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from typing import Callable, Iterable
 
-from gpuready.diagnosis import gpu_unreachable, hidden_cause
-from gpuready.doctor.copies import check_copies, shadowed_names
+from gpuready.diagnosis import gpu_unreachable, hidden_cause, shadow_cause
+from gpuready.doctor.copies import check_copies
 from gpuready.doctor.libraries import check_loaded, loaded_lines
 from gpuready.doctor.node import check_node
 from gpuready.explain import top_label
@@ -151,8 +151,9 @@ def check_framework(m: Machine, fw: Framework) -> list[Finding]:
         return out
     if fw.name == "pytensor":
         return [Finding("", "info", subject, "PyTensor has no CUDA backend of its own; it uses the GPU through mode='JAX' or mode='PYTORCH'.", fix=gpu_install_hint(m, "pytensor"))]
-    if fw.cuda_build is False and fw.name in shadowed_names(m):
-        owner = "dlib" if fw.name == "face_recognition" else fw.name
+    shadow = shadow_cause(m, fw.name) if fw.cuda_build is False else None
+    if shadow is not None:
+        owner = shadow.owner
         return [Finding("", "info", subject, f"{subject} imports a CPU-only {owner}; a CUDA build is installed behind it (see the {display(owner)} shadowed_install finding: no rebuild needed).")]
     if fw.cuda_build is False:
         sev = "warning" if m.has_gpu else "info"
@@ -321,6 +322,14 @@ def _broken(m: Machine, fw: Framework, subject: str) -> Finding:
         label = explain_label(fw.error, m) or "other"
         fix = f"`gpuready explain` on the error gives the cause; reinstalling: {gpu_install_hint(m, fw.name)}"
     last = [ln for ln in fw.error.splitlines() if ln.strip()][-1:] if fw.error else []
+    shadow = shadow_cause(m, fw.name) if fw.status == "import_error" else None
+    if shadow is not None:
+        # face_recognition on a CPU-only dlib stub in front of the CUDA dlib: "module 'dlib' has no attribute
+        # 'get_frontal_face_detector'", which explain alone reads as a version mismatch (H200, 2026-12-02)
+        took = f"`import {shadow.owner}` takes" if shadow.owner != fw.name else "it takes"
+        return Finding("", "info", subject, f"`import {fw.name}` fails because {took} the CPU-only copy at "
+                       f"{shadow.finding.details.get('shadowing', '?')}; see the {shadow.finding.subject} shadowed_install finding above.",
+                       evidence=tuple(last))
     cause = hidden_cause(m) if label == "driver_missing" else None
     if cause is not None:
         # face_recognition asks CUDA for a device at import: with the GPU hidden (CUDA_VISIBLE_DEVICES, ...) that is

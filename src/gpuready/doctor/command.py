@@ -90,6 +90,18 @@ def merge_verify(machine, findings, python, timeout):
             else f
             for f in measured
         ]
+    # A framework that fails because another one's CPU copy shadows its CUDA build (face_recognition -> dlib) points at
+    # that one's shadowed_install finding: one fact, one finding.
+    from gpuready.knowledge.frameworks import display
+
+    measured = [
+        dataclasses.replace(f, label="", severity="info", fix="",
+                            message=f"{f.message.split(' Cause: ')[0]} (`import {f.details['through']}` takes the CPU-only copy at "
+                            f"{f.details.get('shadowing', '?')}; see the {display(f.details['through'])} shadowed_install finding above)")
+        if f.label == "shadowed_install" and f.details.get("through")
+        else f
+        for f in measured
+    ]
     subjects = {f.subject.split(" ")[0] for f in measured}
     kept = [f for f in findings if f.subject.split(" ")[0] not in subjects]
     return kept + list(measured)

@@ -31,16 +31,26 @@ class FrameworkEntry:
     words: tuple[str, ...] = ()  # words that name it in a log or a --package hint
     workload: str = ""  # verify/bench child module (verify/children/<workload>.py); "" = none
     color: str = ""  # its colour in bench charts
+    # frameworks it reaches the GPU through, by importing them (face_recognition -> dlib): a CPU-only or
+    # shadowed copy of one of those is its own cause, and doctor/verify point at that one's finding
+    gpu_through: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if not self.dists or not self.modules:
             raise ValueError("a framework needs at least one distribution and one module name")
+        if self.name in self.gpu_through:
+            raise ValueError("gpu_through names the framework itself")
 
 
 @functools.lru_cache(maxsize=None)
 def frameworks() -> dict[str, FrameworkEntry]:
     """Import name -> entry, in the file's order."""
-    return {f.name: f for f in load_table("frameworks.toml", "framework", FrameworkEntry)}
+    table = {f.name: f for f in load_table("frameworks.toml", "framework", FrameworkEntry)}
+    for f in table.values():
+        unknown = [n for n in f.gpu_through if n not in table]
+        if unknown:
+            raise KnowledgeError(f"frameworks.toml: {f.name}'s gpu_through names no framework: {', '.join(unknown)}")
+    return table
 
 
 def get(name: str) -> FrameworkEntry | None:

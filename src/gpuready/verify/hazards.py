@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 
 from gpuready.findings import Finding
-from gpuready.knowledge.frameworks import display
+from gpuready.knowledge.frameworks import display, get as framework_entry
 from gpuready.knowledge.loader import load_table
 from gpuready.machine import Framework, Machine
 from gpuready.elf import ElfInfo, glibcxx_versions, read_elf, version_name
@@ -229,6 +229,7 @@ def judge(machine: Machine, fw: Framework, info: ElfInfo, runtime: Runtime) -> l
 def hazards_for(machine: Machine, name: str) -> list[Hazard]:
     """Hazards of one framework's modules (verify uses them to explain a crash)."""
     try:
-        return scan(machine, only=(name,) if name != "face_recognition" else ("face_recognition", "dlib"))
+        entry = framework_entry(name)  # and the frameworks it reaches the GPU through (face_recognition -> dlib)
+        return scan(machine, only=(name, *(entry.gpu_through if entry else ())))
     except Exception:  # a hazard scan must never take a verdict down
         return []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gpuready.diagnosis import hidden_cause
+from gpuready.diagnosis import ShadowCause, hidden_cause, shadow_cause
 from gpuready.findings import LABELS, Finding
 from gpuready.machine import Machine
 from gpuready.verify.runner import ChildRun
@@ -133,6 +133,12 @@ def judge(run: ChildRun, machine: Machine, *, display: str, version: str = "", h
         base["notes"] = base["notes"] + (f"the check process crashed with {run.signal} while exiting, after its verdict",)
     if status == "works":
         return VerifyResult(status="works", message=message or _works_message(subject, base["checks"], base["device"]), evidence=evidence, **base)
+    if status in ("cpu_only", "import_error"):
+        # A CPU-only copy in front of the CUDA build on sys.path (of this framework, or of the one it reaches the GPU
+        # through): the label and fix doctor gives (remove that copy), not "rebuild" for a build that is installed.
+        shadow = shadow_cause(machine, run.name, measured_cpu=status == "cpu_only")
+        if shadow is not None:
+            return _shadowed(status, message, evidence, error, shadow, base)
     if status == "cpu_only":
         return VerifyResult(status="cpu_only", label="cpu_only_build", message=message, evidence=evidence, fix=install, **base)
     if status in ("not_installed", "unverified"):
@@ -160,6 +166,14 @@ def judge(run: ChildRun, machine: Machine, *, display: str, version: str = "", h
     step = str(p.get("step") or "")
     fix = str(p.get("fix") or "") or fix  # the child knows a more specific fix (a missing package)
     return VerifyResult(status=status, label=label or "other", message=message, evidence=evidence or ev_extra, fix=fix, step=step, **base)
+
+
+def _shadowed(status: str, message: str, evidence: tuple[str, ...], error: str, shadow: ShadowCause, base: dict) -> VerifyResult:
+    f = shadow.finding
+    via = f"{base['display']} reaches the GPU through {shadow.owner}, and " if shadow.owner != base["name"] else ""
+    measured = evidence + ((error.splitlines()[-1][:400],) if error and status == "import_error" else ())
+    return VerifyResult(status=status, label=f.label, message=f"{message}{'' if not message or message.endswith('.') else '.'} Cause: {via}{f.message}".strip(), evidence=measured + f.evidence,
+                        fix=f.fix, details={"shadowed": shadow.owner, "shadowing": f.details.get("shadowing", ""), "through": shadow.owner if via else ""}, **base)
 
 
 def _after(preloaded: tuple[str, ...]) -> str:
@@ -200,6 +214,9 @@ def to_finding(result: VerifyResult, machine: Machine) -> Finding:
         return Finding("", "ok", result.subject, result.message, evidence=tuple(f"{c.name}: {c.detail}" for c in result.checks), details=details)
     if result.status == "unverified":
         return Finding("", "info", result.subject, result.message, evidence=evidence, fix=result.fix, details=details)
+    details.update(result.details)
+    if result.label == "shadowed_install":  # the severity doctor's copies finding has
+        return Finding(result.label, "error" if gpu_here else "warning", result.subject, result.message, evidence=evidence, fix=result.fix, details=details)
     if result.status == "cpu_only":
         return Finding("cpu_only_build", "warning" if gpu_here else "info", result.subject, result.message, evidence=evidence, fix=result.fix if gpu_here else "", details=details)
     if result.status == "not_installed":
