@@ -475,7 +475,7 @@ def requirements_for_installer(lock: LockFile, machine: Machine, out: Path) -> P
         return lock.path
     from packaging.pylock import PylockSelectError
 
-    from gpuready.plan.project import marker_environment
+    from gpuready.plan.projectinput import marker_environment
 
     base = lock.path.resolve().parent
     env = marker_environment(machine)
