@@ -160,7 +160,7 @@ def plan_project(machine: Machine, inp: ProjectInput, *, index_url: str | None =
     import dataclasses
 
     from gpuready.plan.model import Plan
-    from gpuready.plan.solve import _machine_lines, make_plan
+    from gpuready.plan.solve import machine_lines, make_plan
     from gpuready.plan.target import target_from_machine
 
     parts = split(inp)
@@ -177,7 +177,7 @@ def plan_project(machine: Machine, inp: ProjectInput, *, index_url: str | None =
     if parts.gpu:
         plan = make_plan(machine, [r.requirement for r in parts.gpu], index_config=idx)
         return dataclasses.replace(plan, packages=plan.packages + passthrough, notes=plan.notes + tuple(notes))
-    return Plan(cuda=None, cudnn=None, packages=passthrough, blocked=(), machine=tuple(_machine_lines(target_from_machine(machine), idx)),
+    return Plan(cuda=None, cudnn=None, packages=passthrough, blocked=(), machine=tuple(machine_lines(target_from_machine(machine), idx)),
                 notes=tuple(notes) + idx.notes, index=idx.to_dict())
 
 
