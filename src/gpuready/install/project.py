@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from gpuready.install.lock import LockFile, requirements_text, target_of
+from gpuready.install.lock import LockFile, target_of
+from gpuready.install.lockwrite import requirements_text
 from gpuready.install.resolve import Resolution, ResolveError, resolve, target_glibc
 from gpuready.machine import Machine
 from gpuready.plan.model import Plan
