@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from gpuready.bench import baseline as bl
+from gpuready.bench import cpubuild as cb
 from gpuready.bench import bench, merge_baseline
 from gpuready.bench.results import rows_from
 from gpuready.cli import main
@@ -32,16 +33,16 @@ flags\t\t: fpu
 
 
 def test_simd_level_from_cpuinfo():
-    flags = bl.cpu_flags(CPUINFO_SPR)
+    flags = cb.cpu_flags(CPUINFO_SPR)
     assert "avx512f" in flags and "fpu" in flags
-    top = bl.simd_level(flags)
+    top = cb.simd_level(flags)
     assert top.label == "avx512" and "-mavx512f" in top.flags and "-mavx2" in top.flags and "-msse4.2" in top.flags
-    assert bl.simd_level(flags - {"avx512vl"}).label == "avx2"  # one missing AVX-512 flag: the level below
-    assert bl.simd_level(frozenset({"sse4_1", "sse4_2", "ssse3", "popcnt"})).label == "sse4"
-    assert bl.simd_level(frozenset({"avx512f"})).label == "generic"  # a level needs the ones below it too
-    assert bl.simd_level(flags, "aarch64").label == "generic"
-    assert bl.cpu_flags("no flags here") == frozenset()
-    assert bl.cpu_threads() >= 1
+    assert cb.simd_level(flags - {"avx512vl"}).label == "avx2"  # one missing AVX-512 flag: the level below
+    assert cb.simd_level(frozenset({"sse4_1", "sse4_2", "ssse3", "popcnt"})).label == "sse4"
+    assert cb.simd_level(frozenset({"avx512f"})).label == "generic"  # a level needs the ones below it too
+    assert cb.simd_level(flags, "aarch64").label == "generic"
+    assert cb.cpu_flags("no flags here") == frozenset()
+    assert cb.cpu_threads() >= 1
 
 
 def _sdist(path: Path, headers: dict[str, str], setup: str = "") -> Path:
@@ -60,11 +61,11 @@ def test_cblas_macros_map_dlib_calls_onto_the_scipy_prefix(tmp_path):
         "dlib/matrix/matrix_trsm.h": "void cblas_strsm(int);",
         "dlib/external/cblas/cblas_zzz.c": "void cblas_zzz(int);",  # not built: not mapped
     })
-    assert bl.cblas_macros(sdist) == ["-Dcblas_ddot=scipy_cblas_ddot", "-Dcblas_sdot=scipy_cblas_sdot", "-Dcblas_sgemm=scipy_cblas_sgemm", "-Dcblas_strsm=scipy_cblas_strsm"]
+    assert cb.cblas_macros(sdist) == ["-Dcblas_ddot=scipy_cblas_ddot", "-Dcblas_sdot=scipy_cblas_sdot", "-Dcblas_sgemm=scipy_cblas_sgemm", "-Dcblas_strsm=scipy_cblas_strsm"]
     with pytest.raises(bl.BaselineError, match="no cblas calls"):
-        bl.cblas_macros(_sdist(tmp_path / "other-1.0.tar.gz", {"README": "x"}))
+        cb.cblas_macros(_sdist(tmp_path / "other-1.0.tar.gz", {"README": "x"}))
     with pytest.raises(bl.BaselineError, match="not a readable sdist"):
-        bl.cblas_macros(tmp_path / "missing.tar.gz")
+        cb.cblas_macros(tmp_path / "missing.tar.gz")
 
 
 def _wheel(dest: Path, dist: str, version: str, files: dict[str, bytes], tag: str) -> Path:
@@ -78,7 +79,7 @@ def _wheel(dest: Path, dist: str, version: str, files: dict[str, bytes], tag: st
 
 
 def _ctx(machine, tmp_path, simd=None):
-    return bl._Ctx(machine, sys.executable, None, lambda _m: None, 4, simd or bl.simd_level(bl.cpu_flags(CPUINFO_SPR)), 60)
+    return bl._Ctx(machine, sys.executable, None, lambda _m: None, 4, simd or cb.simd_level(cb.cpu_flags(CPUINFO_SPR)), 60)
 
 
 def test_cache_label_and_build_environment(tmp_path, monkeypatch):
@@ -111,7 +112,7 @@ def test_cpu_wheel_is_cached_under_its_label(tmp_path, monkeypatch):
     entry = cache.store(built, key, {"role": "cpu-baseline"})
     assert entry.path.name == "dlib-20.0.1+cpu.avx512.openblas.r1-cp312-cp312-linux_x86_64.whl"
     assert cache.lookup(key) is not None and entry.info["key"]["simd"] == "avx512"
-    other = bl._key(_ctx(load_machine("h200-driver580"), tmp_path, bl.Simd("avx2", "AVX2+FMA", "-mavx2")), "20.0.1")
+    other = bl._key(_ctx(load_machine("h200-driver580"), tmp_path, cb.Simd("avx2", "AVX2+FMA", "-mavx2")), "20.0.1")
     assert cache.lookup(other) is None  # another SIMD level is another wheel
 
 
@@ -162,7 +163,7 @@ def test_source_route_end_to_end_with_a_stub_sdist(tmp_path, monkeypatch):
     setup.py records what it was given, so no compiler is needed."""
     from gpuready.verify.local import local_machine
 
-    if not bl.build_modules_ok(sys.executable):
+    if not cb.build_modules_ok(sys.executable):
         pytest.skip("setuptools with bdist_wheel is not in this interpreter")
 
     monkeypatch.setenv("GPUREADY_HOME", str(tmp_path / "home"))

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from gpuready.bench import baseline as bl
+from gpuready.bench import cpubuild as cb
 from gpuready.cli import main
 from tests.conftest import load_machine
 
@@ -88,23 +89,23 @@ def test_the_build_stops_at_dlibs_no_blas_line(tmp_path):
              "print('-- Looking for cblas_ddot - not found', flush=True)\n"  # the pkg-config check: always, no proof
              "print('-- BLAS library does not have cblas symbols, so dlib will not use BLAS or LAPACK', flush=True)\n"
              "time.sleep(60)\n")
-    res, found, stopped = bl._build([sys.executable, "-c", noisy], dict(os.environ), tmp_path / "b.log", timeout=90, blas=True)
+    res, found, stopped = cb.run_build([sys.executable, "-c", noisy], dict(os.environ), tmp_path / "b.log", timeout=90, blas=True)
     assert stopped.startswith("-- BLAS library does not have") and not found and res.seconds < 30
     assert "cblas_ddot - not found" in (tmp_path / "b.log").read_text()
     fine = "print('-- Looking for cblas_ddot - not found'); print('-- Looking for cblas_ddot - found')"
-    res, found, stopped = bl._build([sys.executable, "-c", fine], dict(os.environ), tmp_path / "c.log", timeout=60, blas=True)
+    res, found, stopped = cb.run_build([sys.executable, "-c", fine], dict(os.environ), tmp_path / "c.log", timeout=60, blas=True)
     assert res.ok and found and not stopped
 
 
 def test_no_time_left_is_a_recorded_failure():
-    ctx = bl._Ctx(load_machine("h200-driver580"), sys.executable, None, lambda _m: None, 2, bl.Simd("sse4", "SSE4.2", ""), 40)
+    ctx = bl._Ctx(load_machine("h200-driver580"), sys.executable, None, lambda _m: None, 2, cb.Simd("sse4", "SSE4.2", ""), 40)
     with pytest.raises(bl.BuildFailed, match="no time left"):
         bl._remaining(ctx, bl.time.monotonic() - 20, "the CPU dlib build")
 
 
 def test_build_env_puts_our_openblas_before_the_systems(tmp_path, monkeypatch):
     monkeypatch.setenv("PKG_CONFIG_PATH", "/usr/lib/pkgconfig")
-    ctx = bl._Ctx(load_machine("h200-driver580"), sys.executable, None, lambda _m: None, 4, bl.Simd("avx2", "AVX2+FMA", "-mavx2"), 60)
+    ctx = bl._Ctx(load_machine("h200-driver580"), sys.executable, None, lambda _m: None, 4, cb.Simd("avx2", "AVX2+FMA", "-mavx2"), 60)
     env = bl.build_env(ctx, tmp_path, ["-Dcblas_ddot=scipy_cblas_ddot"])
     assert env["CMAKE_LIBRARY_PATH"].split(os.pathsep)[0] == str(tmp_path / "blas" / "lib") and "PKG_CONFIG_PATH" not in env
     plain = bl.build_env(ctx, tmp_path, [], blas=False)
@@ -121,8 +122,8 @@ def test_blas_probe_links_a_prefixed_library_through_the_macros(tmp_path):
     subprocess.run([CC, "-shared", "-fPIC", "-o", str(lib / "libscipy_openblas.so"), str(src)], check=True)
     (lib / "libopenblas.so").symlink_to(lib / "libscipy_openblas.so")
     env = dict(os.environ, CC=CC, CFLAGS="-Dcblas_ddot=scipy_cblas_ddot")
-    assert bl.blas_probe(env, tmp_path, lib) == ""
-    why = bl.blas_probe(dict(env, CFLAGS=""), tmp_path, lib)  # no macros: the plain name is not there
+    assert cb.blas_probe(env, tmp_path, lib) == ""
+    why = cb.blas_probe(dict(env, CFLAGS=""), tmp_path, lib)  # no macros: the plain name is not there
     assert "does not link" in why and "cblas_ddot" in why
 
 

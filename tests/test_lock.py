@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from gpuready.install.lock import check_machine, environment_marker, pylock_text, read_lock, target_of, validate
+from gpuready.install.lock import check_machine, environment_marker, read_lock, target_of, validate
+from gpuready.install.lockwrite import pylock_text
 from gpuready.install.resolve import cuda_pins, resolve, uv_platform
 from gpuready.plan.model import PackagePlan, Plan
 from tests.conftest import MACHINES, load_machine

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from gpuready.indexconfig import IndexConfig
-from gpuready.plan.project import (
-    ProjectError, apply_index_options, from_arguments, is_plain, marker_environment, plan_project, read_pyproject,
-    read_requirements, split,
-)
+from gpuready.plan.project import apply_index_options, is_plain, plan_project, split
+from gpuready.plan.projectinput import ProjectError, from_arguments, marker_environment
+from gpuready.plan.pyproject import read_pyproject
+from gpuready.plan.reqfile import read_requirements
 from tests.conftest import MACHINES, load_machine
 from tests.test_project_support import gpuready, offline_env
 

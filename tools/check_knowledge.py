@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             else:  # a CPU build derived from a GPU row's versions (onnxruntime 1.20.2 has no CPU twin)
                 ck.notes.append(f"{row['label']} ({k}): no file on the index; left out of plans (not in availability.json)")
         elif row["data_confirmed"] and row["status"] == "partial":
-            # companions: the planner checks their files before it picks torch (solve._with_companions)
+            # companions: the planner checks their files before it picks torch (plan/companions.py, with_companions)
             gpu_missing = [m for m in row["missing"] if m in gpu_targets[k]] if row["package"] not in ("torchvision", "torchaudio") else []
             if gpu_missing:
                 ck.problems.append(f"{row['label']} ({k}): no file for {', '.join(gpu_missing[:8])}"

@@ -97,7 +97,8 @@ def project_options(f):
 def read_project_input(machine: Machine, packages, requirement_files, constraint_files, project_dir, extras, groups):
     """The project input of a command line (packages, files, a pyproject), for the machine's markers.
     Bad input is a click.UsageError (exit 2)."""
-    from gpuready.plan.project import ProjectError, from_arguments, marker_environment, read_project_input_files
+    from gpuready.plan.project import read_project_input_files
+    from gpuready.plan.projectinput import ProjectError, from_arguments, marker_environment
 
     if (extras or groups) and project_dir is None:
         raise click.UsageError("--extra and --group need --project DIR")

@@ -164,7 +164,7 @@ def _spellings(name: str, bs) -> list[Build]:
     """OpenCV is planned under the distribution the user typed (opencv-python, -contrib-, -headless): all of them."""
     out = list(bs)
     if name == "opencv":
-        from gpuready.plan.solve import OPENCV_DISTS
+        from gpuready.plan.candidates import OPENCV_DISTS
 
         for gpu_dist, cpu_dist in OPENCV_DISTS.values():
             out += [dataclasses.replace(b, dist=gpu_dist if b.gpu else cpu_dist) for b in bs]
@@ -173,7 +173,7 @@ def _spellings(name: str, bs) -> list[Build]:
 
 def _companions(ps: PinSet, b: Build, t: Target, idx: IndexConfig, target) -> None:
     """torchvision/torchaudio exactly as the planner installs them next to torch build `b`."""
-    from gpuready.plan.solve import companion_install
+    from gpuready.plan.companions import companion_install
 
     for comp_name in ("torchvision", "torchaudio"):
         found = companion_install(comp_name, b, t, idx)
@@ -188,7 +188,7 @@ def _source_builds(ps: PinSet) -> None:
     """dlib/OpenCV GPU builds are `gpuready build` from the sdist: the sdist must exist."""
     from gpuready.knowledge.package_rows import source_releases
 
-    from gpuready.plan.solve import OPENCV_DISTS
+    from gpuready.plan.candidates import OPENCV_DISTS
 
     for name in ("dlib", "opencv"):
         info = package_info(name)

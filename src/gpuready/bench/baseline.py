@@ -41,18 +41,8 @@ only the compiler's AVX2/AVX-512 auto-vectorisation over AVX -- a small change t
 figure -- for minutes of compiling. It is there on request (prefer "source-noblas"), and as the
 last resort of "auto" when no wheel can be had but a compiler and the sdist can.
 
-Why the -D macros and not an unprefixed OpenBLAS: scipy-openblas32 exports only `scipy_cblas_*`
-(checked with nm, 0.3.34.481.3), and dlib's find_blas.cmake looks only for the plain names. The
-macros reach CMake's check through CFLAGS (CMAKE_C_FLAGS; seen working with CMake 3.25 and 4.4 on
-a stand-alone copy of dlib's check, 2026-12-02). The H200 failure is not explained by a log (none
-came back); two things in find_blas.cmake fit it and are handled: (1) its first cblas_ddot check
-(for a pkg-config cblas) always prints "not found" when there is none, so that line is no proof
--- the build is stopped only on "BLAS library does not have cblas symbols" or "No BLAS library
-found" (NO_BLAS_LINES); (2) its find_library(openblasp openblas PATHS $OPENBLAS_HOME/lib) searches
-the system's folders before PATHS, so a system libopenblas (no scipy_ symbols) would win and fail
-the check: CMAKE_LIBRARY_PATH now puts our folder first, with an openblasp link too. A trampoline
-library (`cblas_x: jmp scipy_cblas_x`, assembled per symbol) would remove the macros altogether;
-not done: the probe and the early stop are the cheaper guards.
+How the build is made right for this CPU (its SIMD level, the -D macros onto scipy-openblas32's names, the cblas
+probe, the early stop): gpuready.bench.cpubuild.
 """
 
 from __future__ import annotations
@@ -60,16 +50,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import shutil
 import sys
-import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from gpuready import paths
+from gpuready.bench.cpubuild import (
+    BaselineError, BuildFailed, Simd, blas_probe, build_modules_ok, cblas_macros, cpu_flags, cpu_threads, run_build,
+    simd_level,
+)
 from gpuready.build import cache
 from gpuready.machine import Machine
 from gpuready.proc import MARK, parse_marked_json, run, run_python
@@ -92,32 +84,6 @@ BUILDS = {
 # dlib's compile-time switches, as its Python module exposes them (each only where that build has it)
 FLAG_NAMES = ("DLIB_USE_CUDA", "DLIB_USE_BLAS", "DLIB_USE_LAPACK", "USE_AVX_INSTRUCTIONS", "USE_SSE4_INSTRUCTIONS",
               "USE_NEON_INSTRUCTIONS")
-
-# (label, what to call it, /proc/cpuinfo flags it needs (cumulative), compiler flags): x86-64 levels v4, v3, v2.
-SIMD_LEVELS: tuple[tuple[str, str, frozenset[str], str], ...] = (
-    ("avx512", "AVX-512", frozenset({"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),
-     "-mavx512f -mavx512bw -mavx512cd -mavx512dq -mavx512vl"),
-    ("avx2", "AVX2+FMA", frozenset({"avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe"}), "-mavx -mavx2 -mfma -mbmi -mbmi2 -mf16c -mmovbe"),
-    ("sse4", "SSE4.2", frozenset({"sse4_1", "sse4_2", "ssse3", "popcnt"}), "-msse4.2 -mpopcnt"),
-)
-
-# dlib's headers that call cblas (their names are mapped onto the scipy_ prefix); dlib/external is not built.
-CBLAS_HEADERS = ("dlib/matrix/matrix_blas_bindings.h", "dlib/matrix/matrix_trsm.h")
-
-
-class BaselineError(RuntimeError):
-    """No CPU baseline could be made; the message says why and what would fix it."""
-
-
-class BuildFailed(BaselineError):
-    """The source build was tried and failed (no usable BLAS, the compiler, a timeout): recorded, not retried."""
-
-
-@dataclass(frozen=True)
-class Simd:
-    label: str  # "avx512", "avx2", "sse4", "generic"
-    words: str  # "AVX-512"
-    flags: str  # compiler flags
 
 
 @dataclass(frozen=True)
@@ -159,59 +125,6 @@ class CpuKey(cache.CacheKey):
     @property
     def local_label(self) -> str:
         return ".".join(p for p in ("cpu", self.simd, self.blas, f"r{self.recipe_version}") if p)
-
-
-# --- this CPU -------------------------------------------------------------------------------------
-
-
-def cpu_flags(text: str | None = None) -> frozenset[str]:
-    """The first "flags" line of /proc/cpuinfo as a set; empty where there is none (not Linux)."""
-    if text is None:
-        try:
-            text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return frozenset()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            return frozenset(value.split())
-    return frozenset()
-
-
-def simd_level(flags: frozenset[str], arch: str = "x86_64") -> Simd:
-    """The widest x86-64 level whose flags this CPU has (each level needs the ones below it too)."""
-    if arch not in ("x86_64", "amd64", "AMD64"):
-        return Simd("generic", "the compiler's default", "")
-    for i, (label, words, need, flags_) in enumerate(SIMD_LEVELS):
-        if all(lvl[2] <= flags for lvl in SIMD_LEVELS[i:]):
-            return Simd(label, words, " ".join(lvl[3] for lvl in reversed(SIMD_LEVELS[i:])))
-    return Simd("generic", "the compiler's default (SSE2)", "")
-
-
-def cpu_threads() -> int:
-    """Cores this process may run on (its affinity mask, as a container or taskset limits it)."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def cblas_macros(sdist: Path) -> list[str]:
-    """-Dcblas_x=scipy_cblas_x for every cblas function dlib's headers call (read from the sdist)."""
-    names: set[str] = set()
-    try:
-        with tarfile.open(sdist, "r:*") as tf:
-            for member in tf.getmembers():
-                if member.name.endswith(CBLAS_HEADERS):
-                    f = tf.extractfile(member)
-                    if f:
-                        names |= set(re.findall(r"\b(cblas_[sdcz][a-z0-9]+)\s*\(", f.read().decode("utf-8", "replace")))
-    except (tarfile.TarError, OSError) as exc:
-        raise BaselineError(f"{sdist}: not a readable sdist ({exc})") from None
-    if not names:
-        raise BaselineError(f"{sdist}: no cblas calls found in {', '.join(CBLAS_HEADERS)} (not a dlib sdist?)")
-    names.add("cblas_ddot")  # what dlib's CMake checks for, whether or not the headers call it
-    return [f"-D{n}=scipy_{n}" for n in sorted(names)]
 
 
 # --- the venv -------------------------------------------------------------------------------------
@@ -389,20 +302,6 @@ def _blas_wheel(ctx: _Ctx) -> Path:
     return path
 
 
-_BUILD_MODULES = """
-import setuptools, packaging
-try:
-    from setuptools.command.bdist_wheel import bdist_wheel  # setuptools >= 70.1
-except ImportError:
-    import wheel
-"""
-
-
-def build_modules_ok(python: str) -> bool:
-    """setuptools (with bdist_wheel) and packaging importable in `python`: dlib's setup.py needs no more."""
-    return run_python(_BUILD_MODULES, python=python, timeout=60).ok
-
-
 def _build_tools(ctx: _Ctx, env: dict[str, str]) -> bool:
     """Whether `pip wheel --no-build-isolation` can run in the checked interpreter (its modules, and cmake on PATH)."""
     return build_modules_ok(ctx.python) and bool(shutil.which("cmake", path=env.get("PATH")))
@@ -439,71 +338,6 @@ def build_env(ctx: _Ctx, root: Path, macros: list[str], *, blas: bool = True) ->
     if compiler.ok and compiler.cxx and os.name != "nt":
         env["CC"], env["CXX"] = compiler.cc, compiler.cxx  # the distribution's own, not a second toolchain
     return env
-
-
-PROBE_C = """\
-#include <stdio.h>
-double cblas_ddot(const int n, const double *x, const int incx, const double *y, const int incy);
-int main(void) {
-    double x[3] = {1.0, 2.0, 3.0}, y[3] = {4.0, 5.0, 6.0};
-    double d = cblas_ddot(3, x, 1, y, 1);
-    printf("%s %g\\n", d == 32.0 ? "ok" : "wrong", d);
-    return d == 32.0 ? 0 : 1;
-}
-"""
-
-
-def blas_probe(env: dict[str, str], root: Path, lib_dir: Path) -> str:
-    """Compile, link and run cblas_ddot through the build's own CC, CFLAGS (the macros) and OpenBLAS: the
-    question dlib's CMake asks, answered in a second instead of after the build. "" when it works, else why."""
-    cc = env.get("CC") or shutil.which("cc", path=env.get("PATH")) or shutil.which("gcc", path=env.get("PATH"))
-    if not cc:
-        return "no C compiler (cc/gcc) to build with"
-    work = root / "probe"
-    work.mkdir(parents=True, exist_ok=True)
-    src, exe = work / "probe.c", work / "probe"
-    src.write_text(PROBE_C, encoding="utf-8")
-    argv = [cc, *env.get("CFLAGS", "").split(), str(src), "-o", str(exe), f"-L{lib_dir}", "-lopenblas", f"-Wl,-rpath,{lib_dir}"]
-    res = run(argv, timeout=60, env=env)
-    if not res.ok:
-        return f"cblas_ddot does not link against {lib_dir}/libopenblas.so: {res.start_error or res.tail(3)}"
-    res = run([str(exe)], timeout=60, env={**env, "OPENBLAS_NUM_THREADS": "1"})
-    if not res.ok or not res.stdout.startswith("ok"):
-        return f"cblas_ddot links but does not run right: {res.signal or res.tail(2)}"
-    return ""
-
-
-# Lines of dlib's CMake (dlib/cmake_utils/find_blas.cmake, dlib/CMakeLists.txt, 20.0.1) that mean "no BLAS after all":
-# the build is stopped when one appears, seconds in, not after minutes. ("Looking for cblas_ddot - not found" alone
-# is no such line: the first check, for a pkg-config cblas, always prints it when there is none.)
-NO_BLAS_LINES = ("BLAS library does not have cblas symbols", "No BLAS library found so using dlib's built in BLAS")
-BLAS_FOUND_LINE = "Looking for cblas_ddot - found"
-
-
-class _NoBlas(Exception):
-    pass
-
-
-def _build(argv: list[str], env: dict[str, str], log: Path, *, timeout: float, blas: bool):
-    """Run the build, every line into `log` as it comes; (result, saw the cblas check pass, the line that stopped it)."""
-    seen = {"found": False}
-    with open(log, "w", encoding="utf-8", errors="replace") as fh:
-        fh.write(f"$ {' '.join(argv)}\n")
-
-        def on_line(line: str) -> None:
-            fh.write(line + "\n")
-            if BLAS_FOUND_LINE in line:
-                seen["found"] = True
-            elif blas and any(m in line for m in NO_BLAS_LINES):
-                raise _NoBlas(line.strip())
-
-        start = time.monotonic()
-        try:
-            return run(argv, timeout=timeout, env=env, on_line=on_line, keep_lines=400), seen["found"], ""
-        except _NoBlas as exc:  # run() has stopped the build's whole process tree
-            from gpuready.proc import Result
-
-            return Result(tuple(argv), None, seconds=time.monotonic() - start), False, str(exc)
 
 
 def _remaining(ctx: _Ctx, start: float, what: str) -> float:
@@ -574,7 +408,7 @@ def from_source(ctx: _Ctx, version: str, *, blas: bool = True) -> CpuBaseline:
         what = "OpenBLAS" if blas else "no BLAS"
         ctx.progress(f"building a CPU dlib {version} for the baseline ({ctx.simd.words}, {what}, {ctx.threads} jobs; "
                      f"minutes, once: the wheel is cached)")
-        res, found, stopped = _build(argv, env, log, timeout=_remaining(ctx, start, "the CPU dlib build"), blas=blas)
+        res, found, stopped = run_build(argv, env, log, timeout=_remaining(ctx, start, "the CPU dlib build"), blas=blas)
         if stopped:
             raise BuildFailed(f"dlib's CMake did not take OpenBLAS ({stopped!r}), so the build was stopped at its configure "
                               f"step after {res.seconds:.0f} s (log: {log}); it would have been single-threaded")

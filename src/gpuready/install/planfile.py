@@ -16,12 +16,8 @@ from gpuready.install.model import InstallError
 from gpuready.machine import Machine
 from gpuready.plan import make_plan
 from gpuready.plan.model import Plan, PlanFormatError
-from gpuready.plan.project import (
-    from_arguments,
-    is_plain,
-    marker_environment,
-    plan_project,
-)
+from gpuready.plan.project import is_plain, plan_project
+from gpuready.plan.projectinput import from_arguments, marker_environment
 
 
 def load_plan_file(path: Path) -> Plan:

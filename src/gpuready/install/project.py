@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from gpuready.install.lock import LockFile, requirements_text, target_of
+from gpuready.install.lock import LockFile, target_of
+from gpuready.install.lockwrite import requirements_text
 from gpuready.install.resolve import Resolution, ResolveError, resolve, target_glibc
 from gpuready.machine import Machine
 from gpuready.plan.model import Plan
@@ -47,9 +48,8 @@ def plan_and_lock(machine: Machine, requests: Sequence[str], args: ProjectArgs, 
     """Plan the project for `machine`, resolve it, and write the hashed requirements the install runs (`out`).
 
     Raises ValueError (ProjectError, RequestError) for unreadable input and ResolveError when no resolver runs."""
-    from gpuready.plan.project import (
-        from_arguments, marker_environment, plan_project, read_project_input_files, user_hashes, with_versions,
-    )
+    from gpuready.plan.project import plan_project, read_project_input_files, user_hashes, with_versions
+    from gpuready.plan.projectinput import from_arguments, marker_environment
 
     env = marker_environment(machine)
     inp = from_arguments(requests, env).merged(read_project_input_files(

@@ -176,15 +176,15 @@ def _render(result, fmt: str, machine, *, from_file: bool, resolution=None, hash
             data["resolution"] = resolution.to_dict()
         return json.dumps(data, indent=2) + "\n"
     if fmt in ("pylock", "requirements") and resolution is not None and (hashes or fmt == "pylock"):
-        from gpuready.install import lock
+        from gpuready.install import lock, lockwrite
         from gpuready.install.resolve import target_glibc
 
         glibc, _ = target_glibc(machine, here=not from_file)
         out_dir = output.resolve().parent if output is not None else None
         try:
             if fmt == "pylock":
-                return lock.pylock_text(result, resolution, machine, out_dir=out_dir, glibc=glibc)
-            return lock.requirements_text(result, resolution, machine, out_dir=out_dir, glibc=glibc)
+                return lockwrite.pylock_text(result, resolution, machine, out_dir=out_dir, glibc=glibc)
+            return lockwrite.requirements_text(result, resolution, machine, out_dir=out_dir, glibc=glibc)
         except (lock.LockError, OSError) as exc:
             raise click.ClickException(f"cannot write the lock: {exc}") from None
     if fmt == "requirements":

@@ -14,7 +14,8 @@ from gpuready.machine import Machine
 from gpuready.plan import explain
 from gpuready.indexconfig import portable, read_index_config, with_torch_mirror
 from gpuready.plan.requests import ALIASES, RequestError, parse_requests
-from gpuready.plan.solve import candidates, is_this_machine, make_plan
+from gpuready.plan.candidates import candidates
+from gpuready.plan.solve import is_this_machine, make_plan
 from gpuready.plan.model import SourceContext
 from gpuready.plan.target import target_from_machine
 
