@@ -122,6 +122,7 @@ def explain_inputs(
         machine_explicit=machine_explicit,
         stage=stage or "",
         package=normalise_package(package),
+        package_hint=(package or "").strip().lower(),
         os_hint=normalise_os(os),
         lines=total,
     )

@@ -74,6 +74,7 @@ class Context:
     machine_explicit: bool = True  # the caller said this log comes from this machine
     stage: str = ""
     package: str = ""  # normalised hint
+    package_hint: str = ""  # the hint as given, lowercased ("onnxruntime-gpu", which normalises to "onnxruntime")
     os_hint: str = ""
     lines: int = 0
     notes: list[str] = field(default_factory=list)
@@ -142,7 +143,7 @@ class Context:
         if kind == "stage":
             return self.stage in args
         if kind == "package":
-            return bool(self.packages & set(args))
+            return bool(self.packages & set(args)) or (bool(self.package_hint) and self.package_hint in args)
         if kind == "log":
             return any(self.seen(a) for a in args)
         if kind == "machine":
