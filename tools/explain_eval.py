@@ -10,6 +10,7 @@ row's log; it refuses a test row).
     python tools/explain_eval.py --misses         # + the train misses
     python tools/explain_eval.py --show pt-012    # one TRAIN row's log and causes
     python tools/explain_eval.py --os windows     # as if gpuready ran on a Windows host
+    python tools/explain_eval.py --file collected-2026-12-02-colA.jsonl   # one new batch, before any rule for it
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def load() -> tuple[list[dict], set[str], set[str]]:
     split = json.loads((CORPUS / "split.json").read_text(encoding="utf-8"))
     rows = []
     for f in sorted(CORPUS.glob("*.jsonl")):
-        rows += [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows += [dict(json.loads(line), _file=f.name) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
     return rows, set(split["train"]), set(split["test"])
 
 
@@ -90,6 +91,7 @@ def machine_for(os_name: str):
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--misses", action="store_true", help="list the TRAIN misses")
+    ap.add_argument("--file", default="", help="score only the rows of this corpus file (a new batch, before rules are written from it)")
     ap.add_argument("--show", help="print one TRAIN row's log and causes")
     ap.add_argument("--os", default="", help="explain with a saved machine of this OS (windows|macos|linux)")
     ap.add_argument("--label", default="", help="with --misses: only rows of this expected label")
@@ -110,6 +112,11 @@ def main(argv: list[str]) -> int:
             for c in explain_row(row, h, machine):
                 print(f"{'hints' if h else 'plain'}: {c.label} {c.confidence} {c.signature} {[e.line for e in c.evidence]}")
         return 0
+    if args.file:
+        rows = [r for r in rows if r["_file"] == args.file]
+        if not rows:
+            print(f"no rows from {args.file} in {CORPUS}")
+            return 2
     tr = [r for r in rows if r["id"] in train]
     te = [r for r in rows if r["id"] in test]
     for name, part in (("train", tr), ("test", te)):
