@@ -32,9 +32,11 @@ from tests.conftest import ROOT
 
 CORPUS = ROOT / "tests" / "data" / "corpus"
 TARGET_TEST_TOP1 = 0.90  # what issue 9 asks for; not reached yet (docs/explain.md has the figures)
-# The measured floor of the held-out split (2026-12-02: 215/256 = 84.0% with hints, 211/256 = 82.4% without, where
-# 34 of the 256 rows are the collected-2026-12-02 logs): a rule change that loses test rows fails here.
-MIN_TEST_TOP1 = {True: 0.83, False: 0.82}
+# The measured floor of the held-out split. 2026-12-02 (second round): 306/365 = 83.8% with hints, 299/365 = 81.9%
+# without, where 109 of the 365 test rows are the 340 logs collected that day (frozen before any rule was written
+# from them; they scored 63/81 and 22/28 before any rule); the floor before that round was 83%/82% on 256 rows.
+# A rule change that loses test rows fails here.
+MIN_TEST_TOP1 = {True: 0.83, False: 0.81}
 MAX_FALSE_ALARMS = 0.05
 
 
