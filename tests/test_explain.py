@@ -495,3 +495,16 @@ def test_cli_command_success_and_not_found():
     r = run_cli("--", "definitely-not-a-command-gpuready")
     assert r.exit_code == 2 and "not found" in r.output
     assert run_cli("--").exit_code == 2
+
+
+def test_a_harmless_notice_silences_its_message_not_the_whole_pasted_line():
+    """A log pasted without its line breaks: pip's "[notice]" and "Requirement already satisfied"
+    are harmless, the errors between them are not (issue 9: the notice used to hide the error)."""
+    one_line = ("pip install -r requirements.txt Requirement already satisfied: requests in c:\\users\\u\\appdata\\local\\programs\\python\\python313\\lib\\site-packages (2.32.3) "
+                "ERROR: Could not find a version that satisfies the requirement tensorflow (from versions: none) "
+                "[notice] A new release of pip is available: 24.3.1 -> 25.0.1 [notice] To update, run: python.exe -m pip install --upgrade pip "
+                "ERROR: No matching distribution found for tensorflow")
+    assert top_label(one_line) == "no_matching_distribution"
+    # on lines of their own the notices stay harmless
+    notices = "[notice] A new release of pip is available: 24.3.1 -> 25.0.1\n[notice] To update, run: python.exe -m pip install --upgrade pip\n"
+    assert explain_text(notices) == []

@@ -9,6 +9,7 @@ row's log; it refuses a test row).
     python tools/explain_eval.py                  # both splits, with and without hints
     python tools/explain_eval.py --misses         # + the train misses
     python tools/explain_eval.py --show pt-012    # one TRAIN row's log and causes
+    python tools/explain_eval.py --confusion      # + the test confusion counts (numbers only)
     python tools/explain_eval.py --os windows     # as if gpuready ran on a Windows host
     python tools/explain_eval.py --file collected-2026-12-02-colA.jsonl   # one new batch, before any rule for it
 """
@@ -96,6 +97,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--os", default="", help="explain with a saved machine of this OS (windows|macos|linux)")
     ap.add_argument("--label", default="", help="with --misses: only rows of this expected label")
     ap.add_argument("--nohints", action="store_true", help="with --misses: the misses without hints")
+    ap.add_argument("--confusion", action="store_true", help="print the TEST confusion counts (expected, got, n) as a Markdown table")
     args = ap.parse_args(argv)
     rows, train, test = load()
     machine = machine_for(args.os)
@@ -126,6 +128,10 @@ def main(argv: list[str]) -> int:
                   f"false alarms {s['false_alarms']}/{s['benign']}")
             if name == "test" and h:
                 print("  test per label:", ", ".join(f"{k} {a}/{b}" for k, (a, b) in sorted(s["per"].items())))
+                if args.confusion:
+                    print("| expected | got | rows |\n|---|---|---|")
+                    for (want, got), n in sorted(s["confusion"].items()):
+                        print(f"| {want} | {got} | {n} |")
             if name == "train" and args.misses and h != args.nohints:
                 for r, got in s["misses"]:
                     if args.label and r["cause"] != args.label:

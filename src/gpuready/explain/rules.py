@@ -398,6 +398,7 @@ class RuleSet:
     patterns: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     benign_ids: frozenset[str] = frozenset()
     signature_ids: frozenset[str] = frozenset()
+    weak_ids: frozenset[str] = frozenset()  # generic and fallback signatures: silenced by any harmless notice on their line
     # the gate index without retired owners: (closure, trie body), computed once and cached with the rules
     base_gates: tuple[dict[str, tuple[int, ...]], str] | None = None
 
@@ -419,6 +420,7 @@ class RuleSet:
             self.patterns.append((owner, p, gates))
         self.benign_ids = frozenset(m.id for m in self.markers if m.benign)
         self.signature_ids = frozenset(s.id for s in self.signatures)
+        self.weak_ids = frozenset(s.id for s in self.signatures if s.generic or s.fallback)
         for sig in (*self.signatures, *self.relabels):
             conds = [*sig.when, *(c for v in getattr(sig, "variant", ()) for c in v.when)]
             for text in conds:

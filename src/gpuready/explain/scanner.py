@@ -23,6 +23,9 @@ KEEP_LINES = 3  # matching lines kept per signature/marker (plus the last one)
 REBUILD_AFTER = 1 << 20  # rebuild the gates without retired markers only in logs bigger than this
 MAX_LINE = 16384  # longer lines are matched on their first MAX_LINE characters
 EVIDENCE_CHARS = 400
+# where another message starts inside one line (a log pasted without its line breaks): a harmless
+# notice's silence ends there
+MESSAGE_START = re.compile(r"(?:^|(?<=\s))(?:ERROR|FATAL|CRITICAL|error|fatal error)(?=:)|(?<=\s)(?:[A-Za-z_][\w.]*)?(?:Error|Exception)(?=: )|Traceback \(most recent call last\)")
 MEMO_LINES = 20000  # distinct gated lines whose matches are remembered
 USE_REGEX_GATES = False  # tests set it to compare the two searchers
 _start = operator.itemgetter(1)
@@ -263,6 +266,7 @@ class Scanner:
         benign = rules.benign_ids
         signatures = rules.signature_ids
         matched: dict[str, dict[str, str]] = {}
+        spans: dict[str, tuple[int, int]] = {}
         retired = self._retired
         for i in sorted(candidates):  # markers come first in `patterns`
             owner = pats[i][0]
@@ -272,11 +276,23 @@ class Scanner:
             if mm is None:
                 continue
             matched[owner] = {k: v for k, v in mm.groupdict().items() if v}
+            spans[owner] = mm.span()
         if not matched:
             return "", ()
-        is_benign = any(o in benign for o in matched)
-        # a harmless line is never a cause, whatever else it mentions
-        kept = tuple((o, c) for o, c in matched.items() if not (is_benign and o in signatures))
+        # A harmless notice silences its message (from the last MESSAGE_START before it to the
+        # next one after it: usually the whole line), not another message on the same line, so a
+        # log pasted as one line ("Requirement already satisfied ... ERROR: Could not find a
+        # version ... [notice] A new release of pip") keeps its error. Generic and fallback
+        # signatures (a glog "E" prefix, "error:") are weak: any harmless notice silences them.
+        quiet = [spans[o] for o in matched if o in benign]
+        if quiet:
+            weak = rules.weak_ids
+            ends = [m.start() for m in MESSAGE_START.finditer(line)]
+            zones = [(max((e for e in ends if e <= a), default=0), next((e for e in ends if e >= b), len(line))) for a, b in quiet]
+            kept = tuple((o, c) for o, c in matched.items()
+                         if o not in signatures or (o not in weak and not any(a <= spans[o][0] < z for a, z in zones)))
+        else:
+            kept = tuple(matched.items())
         return line.strip()[:EVIDENCE_CHARS], kept
 
     def _record(self, owner: str, number: int, text: str, caps: dict[str, str]) -> None:
