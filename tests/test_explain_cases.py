@@ -235,6 +235,15 @@ CASES: list[tuple[str, str, dict, str]] = [
     ("other", "import os\nos.environ['CUDA_VISIBLE_DEVICES'] = '7'\nRuntimeError: No CUDA GPUs are available", {}, "https://github.com/ziplab/PTQD/issues/13"),
     ("other", "  File \"teacher_train.py\", line 61, in <module>\n    model = _Teacher(patch_size).to(device)\nRuntimeError: CUDA error: invalid device ordinal", {}, "https://github.com/LuyaooChen/uninformed-students-pytorch/issues/3"),
     ("other", "THCudaCheck FAIL file=/opt/conda/conda-bld/pytorch_1503970438496/work/torch/lib/THC/generic/THCStorage.cu line=66 error=46 : all CUDA-capable devices are busy or unavailable", {}, "https://github.com/pytorch/pytorch/issues/3871"),
+    # --- helper casesE: explain_env.toml signatures, each from another thread than the corpus rows
+    ("build_cuda_not_found", "***************************************************************\n*** WARNING: nvcc not in path.\n*** May need to set CUDA_INC_DIR for installation to succeed.\n***************************************************************", {}, "https://github.com/inducer/pycuda/issues/146"),
+    ("env_mismatch", "$ sudo pip install cupy --no-cache-dir -vvv\n...\n    **************************************************\n    *** WARNING: nvcc not in path.\n    *** WARNING: Please set path to nvcc.\n    **************************************************\n    building 'cupy.cuda.thrust' extension\n    error: unknown file type '.cu' (from 'cupy/cuda/cupy_thrust.cu')", {}, "https://github.com/cupy/cupy/issues/115"),
+    ("env_mismatch", "It happens many times that I cannot import module in jupyter notebook while it works in my terminal, so I try to figure out what happened.", {}, "https://github.com/jupyter/notebook/issues/4888"),
+    ("env_mismatch", "ModuleNotFoundError: No module named 'uclassify'\n\nThis happens while I can simply run that line of code outside of Jupyter notebook.", {}, "https://github.com/psibi/pyuClassify/issues/6"),
+    ("shadowed_install", "PythonRequirement woes: Your PYTHONPATH points to a site-packages dir for Python 3.x but you are running Python 2.x", {}, "https://github.com/Homebrew/brew/issues/2958"),
+    ("path_characters", "nvrtc cannot open an include path holding a character outside ASCII on Windows", {}, "https://github.com/hashcat/hashcat/issues/4885"),
+    ("other", "GPU has fallen off of the bus\ngpu randomly falls off the bus when playing games on the nvidia gpu", {}, "https://github.com/NVIDIA/open-gpu-kernel-modules/issues/507"),
+    ("path_characters", "1. 执行“yarn create nocobase-app my-nocobase-app”命令\n2. 提示C:\\Program' 不是内部或外部命令，也不是可运行的程序 或批处理文件。", {}, "https://github.com/nocobase/nocobase/issues/397"),
 ]
 
 
