@@ -263,6 +263,13 @@ CASES: list[tuple[str, str, dict, str]] = [
     ("path_characters", "nvrtc cannot open an include path holding a character outside ASCII on Windows", {}, "https://github.com/hashcat/hashcat/issues/4885"),
     ("other", "GPU has fallen off of the bus\ngpu randomly falls off the bus when playing games on the nvidia gpu", {}, "https://github.com/NVIDIA/open-gpu-kernel-modules/issues/507"),
     ("path_characters", "1. 执行“yarn create nocobase-app my-nocobase-app”命令\n2. 提示C:\\Program' 不是内部或外部命令，也不是可运行的程序 或批处理文件。", {}, "https://github.com/nocobase/nocobase/issues/397"),
+    # --- helper rulesB: explain_platform.toml second round, each from another thread than the corpus rows
+    ("driver_too_old", "RuntimeError: The NVIDIA driver on your system is too old (please help)", {}, "https://github.com/lllyasviel/stable-diffusion-webui-forge/issues/2053"),
+    ("driver_library_mismatch", "pynvml.nvml.NVMLError_LibRmVersionMismatch: RM has detected an NVML/RM version mismatch.", {}, "https://github.com/rapidsai/dask-cuda/issues/949"),
+    ("network", "Multi-download failed. Reason: Transfer finalized, status: 503 [https://conda.anaconda.org/dask/label/dev/noarch/repodata.json] 0 bytes\nSubdir dask/label/dev/noarch not loaded!", {}, "https://github.com/mamba-org/mamba/issues/1890"),
+    ("permission", "    mkdir(name, mode)\nPermissionError: [Errno 13] Permission denied: '/tmp/torch_extensions/fused'", {}, "https://github.com/pytorch/pytorch/issues/34238"),
+    ("permission", "Docker image only works if run with root user\nWhen run with `--user root` the image is able to load, however without it the image crashes out with a message \"no cuda gpus are available\"", {}, "https://github.com/MrForExample/ComfyUI-3D-Pack/issues/227"),
+    ("driver_too_old", "Can I run r34.1 container with CUDA on r32.6 (Jetpack 4)?\ndocker run --rm -it --gpus all nvcr.io/nvidia/l4t-ml:r34.1.0-py3 bash\n./deviceQuery Starting...\ncudaGetDeviceCount returned 3\n-> initialization error\nResult = FAIL", {}, "https://github.com/dusty-nv/jetson-containers/issues/149"),
 ]
 
 
