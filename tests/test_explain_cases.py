@@ -263,6 +263,13 @@ CASES: list[tuple[str, str, dict, str]] = [
     ("path_characters", "nvrtc cannot open an include path holding a character outside ASCII on Windows", {}, "https://github.com/hashcat/hashcat/issues/4885"),
     ("other", "GPU has fallen off of the bus\ngpu randomly falls off the bus when playing games on the nvidia gpu", {}, "https://github.com/NVIDIA/open-gpu-kernel-modules/issues/507"),
     ("path_characters", "1. 执行“yarn create nocobase-app my-nocobase-app”命令\n2. 提示C:\\Program' 不是内部或外部命令，也不是可运行的程序 或批处理文件。", {}, "https://github.com/nocobase/nocobase/issues/397"),
+    # --- helper rulesA: explain_env.toml families (service environment, imported copy, wrong library copy, CUDA_HOME list)
+    ("env_mismatch", "Tools that rely on dynamic library resolution at runtime, most notably faster-whisper / ctranslate2 for local CUDA-backed STT, fail to find `libcublas.so` under systemd even though they work correctly in an interactive terminal.", {}, "https://github.com/NousResearch/hermes-agent/pull/14684"),
+    ("shadowed_install", "I used pip to install the new version, however every time I run python, the old version is sourced. I can't use pip to uninstall the old version, so clearly past Sabine installed the older package through a non-pip mechanism.", {}, "https://github.com/swincas/cookies-n-code/issues/11"),
+    ("shadowed_install", "I find out that my `CONDA_PREFIX/lib` contains `libcudnn8.1.0` so TF will first use this version instead of the `libcudnn8.6.0` installed in the `CONDA_PREFIX/lib`.", {}, "https://github.com/tensorflow/docs/pull/2251"),
+    ("build_cuda_not_found", "FileNotFoundError: [Errno 2] No such file or directory: ':/usr/local/cuda:/usr/local/cuda-10.1/bin/nvcc': ':/usr/local/cuda:/usr/local/cuda-10.1/bin/nvcc'", {"stage": "build"}, "https://github.com/NVIDIA/apex/issues/368"),
+    ("build_cuda_not_found", "unable to execute '/usr/local/cuda-10.1:/bin/nvcc': No such file or directory\nerror: command '/usr/local/cuda-10.1:/bin/nvcc' failed with exit status 1", {"stage": "build"}, "https://github.com/feihuzhang/GANet/issues/8"),
+    ("shadowed_install", "Traceback (most recent call last):\n  File \"test.py\", line 11, in <module>\n    from detectron2.structures import BoxMode\n  File \"/home/nls1/tmp/detectron2/detectron2/structures/__init__.py\", line 2, in <module>\n    from .boxes import Boxes, BoxMode, pairwise_iou\n  File \"/home/nls1/tmp/detectron2/detectron2/layers/deform_conv.py\", line 10, in <module>\n    from detectron2 import _C\nImportError: cannot import name '_C' from 'detectron2' ", {}, "https://github.com/facebookresearch/detectron2/issues/538"),
 ]
 
 
