@@ -26,7 +26,7 @@ EVIDENCE_CHARS = 400
 # where another message starts inside one line (a log pasted without its line breaks): a harmless
 # notice's silence ends there
 MESSAGE_START = re.compile(r"(?:^|(?<=\s))(?:ERROR|FATAL|CRITICAL|error|fatal error)(?=:)|(?<=\s)(?:[A-Za-z_][\w.]*)?(?:Error|Exception)(?=: )|Traceback \(most recent call last\)")
-MEMO_LINES = 20000  # distinct gated lines whose matches are remembered
+MEMO_LINES = 65536  # distinct gated lines whose matches are remembered (a corpus-like mixed log has ~30k per 10 MB; a full memo is cleared, so it must hold them)
 USE_REGEX_GATES = False  # tests set it to compare the two searchers
 _start = operator.itemgetter(1)
 # gcc/clang quote the source line under a diagnostic ("  128 | void* operator new(...) (std::bad_alloc)")
