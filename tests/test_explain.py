@@ -508,3 +508,32 @@ def test_a_harmless_notice_silences_its_message_not_the_whole_pasted_line():
     # on lines of their own the notices stay harmless
     notices = "[notice] A new release of pip is available: 24.3.1 -> 25.0.1\n[notice] To update, run: python.exe -m pip install --upgrade pip\n"
     assert explain_text(notices) == []
+
+
+def test_a_cause_seen_only_in_warnings_before_success_is_no_cause():
+    """torch's cpp_extension warns it could not check cl's version, then the build and install work."""
+    log = ("running build_ext\n"
+           "C:\\Python37\\lib\\site-packages\\torch\\utils\\cpp_extension.py:209: UserWarning: Error checking compiler version for cl: [WinError 2] The system cannot find the file specified\n"
+           "copying build\\lib.win-amd64-3.7\\support\\_C.cp37-win_amd64.pyd -> support\n"
+           "Adding support 0.1 to easy-install.pth file\n")
+    assert explain_text(log) == []
+    # the same warning in a build that then fails is still its cause
+    failed = log.replace("Adding support 0.1 to easy-install.pth file\n", "error: command 'cl.exe' failed: No such file or directory\n")
+    assert top_label(failed) == "build_toolchain"
+
+
+def test_torchs_no_driver_warning_alone_is_a_cpu_runs_noise():
+    warning = ("/venv/lib/python3.8/site-packages/torch/cuda/__init__.py:52: UserWarning: CUDA initialization: Found no NVIDIA driver on your system. "
+               "Please check that you have an NVIDIA GPU and installed a driver from http://www.nvidia.com/Download/index.aspx (Triggered internally at  /pytorch/c10/cuda/CUDAFunctions.cpp:100.)\n"
+               "  return torch._C._cuda_getDeviceCount() > 0\n")
+    assert explain_text(warning) == []
+    assert top_label(warning + "torch.cuda.is_available() False\n") == "driver_missing"
+    assert top_label(warning + "Traceback (most recent call last):\n  File \"t.py\", line 3, in <module>\nRuntimeError: No CUDA GPUs are available\n") == "driver_missing"
+    assert top_label("RuntimeError: Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and installed a driver") == "driver_missing"
+
+
+def test_pips_resolver_notice_is_harmless():
+    log = ("ERROR: pip's dependency resolver does not currently take into account all the packages that are installed. This behaviour is the source of the following dependency conflicts.\n"
+           "grpcio-tools 1.64.0 requires protobuf<6.0dev,>=5.26.1, but you have protobuf 4.25.6 which is incompatible.\n"
+           "Successfully installed protobuf-4.25.6\n")
+    assert explain_text(log) == []

@@ -14,6 +14,7 @@ Ranking rules, in order:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from gpuready.explain.context import Context, Hit
@@ -25,6 +26,8 @@ STAGE_MISMATCH = 0.8  # confidence factor when a stage hint is given that the si
 AGREE_BONUS = 0.03  # per further signature agreeing on a label
 MAX_EVIDENCE = 4
 MAX_CAUSES = 5
+# a line that is a warning, not an error: "UserWarning: ...", "WARNING: ...", "warning C4819", "nvcc warning :"
+WARNING_LINE = re.compile(r"\bwarn(?:ing)?s?\b|\w+Warning\b", re.IGNORECASE)
 
 
 @dataclass
@@ -75,7 +78,15 @@ def candidates(rules: RuleSet, ctx: Context) -> list[Candidate]:
     else:  # ... and only when the log does not report success after its last failing line
         done = _last_success(ctx)
         out = [c for c in out if not (c.sig.fallback and done > _last_line(c.hit))]
+    done = _last_success(ctx)
+    if done:  # a cause seen only in warnings, and the command then succeeded: it did not stop anything
+        out = [c for c in out if not (done > _last_line(c.hit) and _only_warnings(c.hit))]
     return out
+
+
+def _only_warnings(hit: Hit) -> bool:
+    lines = [t for _, t in hit.lines] + ([hit.last[1]] if hit.last else [])
+    return bool(lines) and all(WARNING_LINE.search(t) for t in lines)
 
 
 def _last_line(hit: Hit) -> int:
