@@ -128,6 +128,11 @@ CASES: list[tuple[str, str, dict, str]] = [
     ("build_toolchain", "CMake Error at CMakeLists.txt:1 (cmake_minimum_required):\n  CMake 3.18 or higher is required.  You are running version 3.16.3", {"stage": "build"}, "https://cmake.org/cmake/help/latest/command/cmake_minimum_required.html"),
     ("build_toolchain", "error: command 'gcc' failed: No such file or directory\n[end of output]", {"stage": "install"}, "https://docs.python.org/3/extending/building.html"),
     ("build_toolchain", "RuntimeError: Ninja is required to load C++ extensions", {}, "https://github.com/pytorch/pytorch/blob/main/torch/utils/cpp_extension.py"),
+    # rulesB7: MSVC missing / not set up, from other threads than the corpus rows
+    ("build_toolchain", "[1/2] cl /showIncludes /nologo /Ox /W3 /GL /DNDEBUG /MD /MD /wd4819 /EHsc -c C:\\src\\sampling.cpp /FoC:\\build\\temp.win-amd64-3.8\\Release\\src/sampling.obj\nCreateProcess failed: The system cannot find the file specified.\nninja: fatal: ReadFile: The handle is invalid.", {"stage": "build"}, "https://github.com/sshan-zhao/ACMNet/issues/5"),
+    ("build_toolchain", "Microsoft (R) Incremental Linker Version 14.21.27702.2\n/out:hello.exe\nhello.obj\nLINK : fatal error LNK1104: cannot open file 'kernel32.lib'", {"stage": "build"}, "https://github.com/dotnet/corert/issues/7521"),
+    ("build_toolchain", "'cl' n'est pas reconnu en tant que commande interne\nou externe, un programme exécutable ou un fichier de commandes.", {"stage": "build"}, "https://learn.microsoft.com/en-us/cpp/build/building-on-the-command-line"),
+    ("build_cudnn_not_found", "-- Found cuDNN: /usr/local/cuda-10.1/lib64/libcudnn.so\n-- *** Found cuDNN, but we failed to compile the dlib/cmake_utils/test_for_cudnn project.\n-- *** Since a functional cuDNN is not found DLIB WILL NOT USE CUDA.", {"stage": "build"}, "https://github.com/davisking/dlib/issues/3008"),
     # --- source_incompatible
     ("source_incompatible", 'src/convolutional_layer.c(153): error: identifier "cudnnGetConvolutionForwardAlgorithm" is undefined', {"stage": "build"}, "https://docs.nvidia.com/deeplearning/cudnn/latest/api/overview.html"),
     ("source_incompatible", "CMake Error at CMakeLists.txt:1 (cmake_minimum_required):\n  Compatibility with CMake < 3.5 has been removed from CMake.", {"stage": "build"}, "https://cmake.org/cmake/help/latest/release/4.0.html"),
