@@ -75,12 +75,10 @@ def candidates(rules: RuleSet, ctx: Context) -> list[Candidate]:
         out.append(Candidate(sig, hit, label, conf, expl, fixes))
     if any(not c.sig.fallback for c in out):  # "a failure, cause unknown" only when nothing else speaks
         out = [c for c in out if not c.sig.fallback]
-    else:  # ... and only when the log does not report success after its last failing line
-        done = _last_success(ctx)
-        out = [c for c in out if not (c.sig.fallback and done > _last_line(c.hit))]
     done = _last_success(ctx)
-    if done:  # a cause seen only in warnings, and the command then succeeded: it did not stop anything
-        out = [c for c in out if not (done > _last_line(c.hit) and _only_warnings(c.hit))]
+    if done:  # the command reported success after these lines: a fallback's failure, or a cause seen only in
+        # warnings, did not stop it
+        out = [c for c in out if not (done > _last_line(c.hit) and (c.sig.fallback or _only_warnings(c.hit)))]
     return out
 
 
