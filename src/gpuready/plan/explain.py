@@ -197,5 +197,5 @@ def fallback_fix(name: str, label: str, gpu_verdicts: list[Verdict], t: Target) 
         floors = [v.build.cc_min for v in gpu_verdicts if v.build.cc_min]
         sass = sorted({a for v in gpu_verdicts for a in v.build.archs if a.startswith("sm_")}, key=cc_int)
         span = f"compute capability >= {min(floors, key=cc_int)}" if floors else (f"{sass[0]}..{sass[-1]}" if sass else "")
-        return f"none for this GPU; {name}'s GPU builds cover {span}" if span else f"none for this GPU"
+        return f"none for this GPU; {name}'s GPU builds cover {span}" if span else "none for this GPU"
     return "none known: the CPU build is planned"
